@@ -1,0 +1,104 @@
+"""The `gdcore` command. User mistakes end with one line on stderr and exit code 2, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .config import DEVICES, IMPLS, PATHS, ConfigError, RunConfig
+from .workloads import WORKLOADS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage first; one line is what a user needs
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _batch_size(text: str):
+    if text == "full":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}; allowed: an integer from 1 to N, or 'full'")
+
+
+def _number(kind, what, allowed):
+    def parse(text):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}; allowed: {allowed}")
+    return parse
+
+
+def add_run_parser(sub) -> None:
+    p = sub.add_parser("run", help="run one configuration and print its JSON record")
+    d = RunConfig()
+    p.add_argument("--workload", default=d.workload, help=f"one of: {', '.join(WORKLOADS)} (default: %(default)s)")
+    p.add_argument("--batch-size", type=_batch_size, default=None,
+                   help="an integer from 1 to N, or 'full' for GD (default: the workload's)")
+    p.add_argument("--lr", type=_number(float, "learning rate", "a finite number above 0"), default=None,
+                   help="learning rate (default: the workload's)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=_number(float, "budget", "a number of epochs above 0"), default=None,
+                        help="budget in epochs (default: the workload's)")
+    budget.add_argument("--samples", type=_number(int, "budget", "an integer number of samples above 0"),
+                        default=None, help="budget in samples seen")
+    p.add_argument("--target", type=_number(float, "target", "a number in the metric's range"), default=None,
+                   help="target for the workload's metric (default: the workload's)")
+    p.add_argument("--stop-at-target", action="store_true", help="end the run when the target is reached")
+    p.add_argument("--path", default=d.path, help=f"one of: {', '.join(PATHS)} (default: %(default)s)")
+    p.add_argument("--impl", default=d.impl, help=f"one of: {', '.join(IMPLS)} (default: %(default)s)")
+    p.add_argument("--device", default=d.device, help=f"one of: {', '.join(DEVICES)} (default: %(default)s)")
+    p.add_argument("--seed", type=_number(int, "seed", "an integer"), default=d.seed)
+    p.add_argument("--data-dir", default=None, help="where MNIST/ and airfoil/ are (default: $GDCORE_DATA_DIR, else ./data)")
+    p.add_argument("--no-download", action="store_true", help="never fetch missing data files")
+    p.add_argument("--eval-every", type=_number(int, "eval-every", "an integer number of samples above 0"),
+                   default=None, help="samples between evaluations (default: the workload's)")
+    p.add_argument("--threads", type=_number(int, "thread count", "an integer above 0"), default=None,
+                   help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--dtype", default=d.dtype, help="float32 or float64 (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def cmd_run(args) -> int:
+    from .train import run
+
+    cfg = RunConfig(
+        workload=args.workload, batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, samples=args.samples,
+        target=args.target, stop_at_target=args.stop_at_target, path=args.path, impl=args.impl, device=args.device,
+        seed=args.seed, data_dir=args.data_dir, download=not args.no_download, eval_every=args.eval_every,
+        threads=args.threads, dtype=args.dtype,
+    )
+
+    def progress(p):
+        m = p["test_metric"]
+        print(f"samples {p['samples']:>9}  steps {p['steps']:>8}  {p['seconds']:8.3f} s  "
+              f"train_loss {p['train_loss'] if p['train_loss'] is None else format(p['train_loss'], '.6g')}  "
+              f"metric {m if m is None else format(m, '.6g')}", file=sys.stderr, flush=True)
+
+    record = run(cfg, progress=None if args.quiet else progress)
+    json.dump(record, sys.stdout, allow_nan=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = _Parser(prog="gdcore", description="Benchmarks for GD, SGD and mini-batch SGD.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    add_run_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        return {"run": cmd_run}[args.command](args)
+    except ConfigError as e:
+        print(f"gdcore: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gdcore: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Step implementations. One signature: make(model, loss, lr) -> step(x, y) -> loss (a detached tensor; reading it
+would synchronize, so the loop does not). All of them compute  p <- p - lr * dL/dp  for every parameter."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .losses import Loss
+from .models import backward
+
+Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def autograd(model: nn.Module, loss: Loss, lr: float) -> Step:
+    """loss.backward(), then p -= lr * p.grad under no_grad and the gradient reset: the seed documents' way."""
+    params = list(model.parameters())
+
+    def step(x, y):
+        value = loss.value(model(x), y)
+        value.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        return value.detach()
+
+    return step
+
+
+def optim(model: nn.Module, loss: Loss, lr: float) -> Step:
+    """torch.optim.SGD with its defaults (no momentum, no weight decay)."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        value = loss.value(model(x), y)
+        value.backward()
+        opt.step()
+        return value.detach()
+
+    return step
+
+
+def closed_form(model: nn.Sequential, loss: Loss, lr: float) -> Step:
+    """The hand-derived gradient (models.backward), no autograd graph at all."""
+    params = list(model.parameters())
+    for p in params:
+        p.requires_grad_(False)
+
+    def step(x, y):
+        value, grads = backward(model, x, y, loss)
+        torch._foreach_add_(params, grads, alpha=-lr)
+        return value
+
+    return step
+
+
+STEPS = {"autograd": autograd, "optim": optim, "closed-form": closed_form}
