@@ -12,7 +12,7 @@ from .workloads import WORKLOADS
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse prints usage first; one line is what a user needs
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"gdcore: error: {message}\n")
 
 
 def _batch_size(text: str):

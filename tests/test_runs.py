@@ -1,0 +1,68 @@
+"""Whole runs: data paths give the same result, the same seed gives the same record, divergence is a result."""
+import json
+
+import pytest
+
+from gdcore import RunConfig, run
+from helpers import without_timings
+
+
+def same_but_path(a: dict, b: dict) -> None:
+    a, b = without_timings(a), without_timings(b)
+    for r in (a, b):
+        r.pop("path"), r["config"].pop("path")
+    assert a.keys() == b.keys()
+    for k in a:
+        if k == "curve":
+            for p, q in zip(a[k], b[k], strict=True):
+                assert p == pytest.approx(q, rel=1e-6, abs=1e-9)
+        else:
+            assert a[k] == pytest.approx(b[k], rel=1e-6, abs=1e-9), k
+
+
+@pytest.mark.parametrize("impl", ["autograd", "closed-form"])
+def test_dataloader_and_preloaded_give_the_same_run_synthetic(impl):
+    cfg = RunConfig(workload="synth-binary", subset=700, batch_size=32, epochs=2, eval_every=350, impl=impl, device="cpu", lr=0.001)
+    same_but_path(run(cfg), run(cfg.replace(path="dataloader")))
+
+
+@pytest.mark.parametrize("workload,bs", [("airfoil-linreg", 10), ("mnist-logreg", 64)])
+def test_dataloader_and_preloaded_give_the_same_run_real_data(workload, bs, data_root):
+    cfg = RunConfig(workload=workload, subset=3000, batch_size=bs, epochs=2, eval_every=1000, device="cpu")
+    same_but_path(run(cfg), run(cfg.replace(path="dataloader")))
+
+
+def test_same_seed_same_record_and_another_seed_another():
+    cfg = RunConfig(workload="synth-regression", subset=500, batch_size=25, epochs=2, eval_every=250, device="cpu")
+    a, b, c = run(cfg), run(cfg), run(cfg.replace(seed=1))
+    assert without_timings(a) == without_timings(b)
+    assert without_timings(a)["curve"] != without_timings(c)["curve"]
+
+
+def test_record_has_every_field_and_is_json():
+    r = run(RunConfig(workload="toy-linear", epochs=100, device="cpu"))
+    fields = ("workload batch_size lr path impl device device_name threads torch_version seed epochs samples_seen steps "
+              "train_seconds seconds_per_epoch final_train_loss final_test_loss metric_name final_test_metric target "
+              "samples_to_target steps_to_target seconds_to_target diverged curve").split()
+    assert all(f in r for f in fields)
+    json.dumps(r, allow_nan=False)
+    assert r["batch_size"] == 3 and r["steps"] == 100 and r["samples_seen"] == 300
+    assert len(r["seconds_per_epoch"]) == 100 and all(t > 0 for t in r["seconds_per_epoch"])
+    assert r["train_seconds"] == pytest.approx(sum(r["seconds_per_epoch"]))
+    assert r["final_train_loss"] < 1e-6 and r["samples_to_target"] is not None
+    assert r["curve"][0]["samples"] == 0 and r["curve"][-1]["samples"] == 300
+    # seed 001: GD from w = 1 with lr 0.01 for 100 epochs predicts 7.999998569 at x = 4 (w = 1.99999964)
+
+
+def test_stop_at_target_ends_the_run_early():
+    cfg = RunConfig(workload="toy-linear", epochs=1000, eval_every=3, device="cpu", stop_at_target=True)
+    r = run(cfg)
+    assert r["samples_to_target"] == r["samples_seen"] < 3000
+    assert run(cfg.replace(stop_at_target=False))["samples_seen"] == 3000
+
+
+def test_divergence_is_a_result_not_a_crash():
+    r = run(RunConfig(workload="random-mlp", lr=1.0, epochs=20, eval_every=64, device="cpu"))
+    assert r["diverged"] is True
+    assert r["final_train_loss"] is None and r["samples_seen"] < 20 * 64
+    json.dumps(r, allow_nan=False)
