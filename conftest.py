@@ -1,27 +1,18 @@
 """Shared test and benchmark fixtures: where the real data are, and what to say when they are not there."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from gdcore.data import data_dir as _data_dir
-
-
-def data_available(root: Path) -> dict[str, bool]:
-    return {
-        "mnist": all((root / "MNIST" / "raw" / f).exists() for f in
-                     ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")),
-        "airfoil": (root / "airfoil" / "airfoil_self_noise.dat").exists(),
-    }
+from gdcore.data import data_dir as _data_dir, present
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The data directory the project reads ($GDCORE_DATA_DIR, else ./data); skips when MNIST or airfoil are absent."""
     root = _data_dir(None)
-    have = data_available(root)
+    have = present(root)
     if not all(have.values()):
         missing = [k for k, v in have.items() if not v]
         pytest.skip(f"{', '.join(missing)} not in {root.resolve()}; set GDCORE_DATA_DIR to a folder holding "

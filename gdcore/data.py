@@ -54,6 +54,14 @@ class Data:
         return Data(self.train_x[:n], self.train_y[:n], self.test_x, self.test_y, per_sample)
 
 
+def present(root: Path) -> dict[str, bool]:
+    """Which of the real data sets are in `root`, in the layout the loaders read."""
+    return {
+        "mnist": all((root / "MNIST" / "raw" / f).exists() for f in MNIST_FILES),
+        "airfoil": (root / "airfoil" / "airfoil_self_noise.dat").exists(),
+    }
+
+
 def data_dir(explicit: str | None) -> Path:
     """--data-dir, else $GDCORE_DATA_DIR, else ./data."""
     return Path(explicit or os.environ.get("GDCORE_DATA_DIR") or "data")

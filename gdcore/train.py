@@ -135,19 +135,21 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None) -> dict:
     return _record(tr, state, curve, epoch_seconds, clock.elapsed)
 
 
-def _record(tr: Trainer, state: dict, curve: list, epoch_seconds: list, seconds: float) -> dict:
-    cfg, env, last, hit = tr.cfg, environment(), curve[-1], state["hit"]
+def describe(tr: Trainer) -> dict:
+    """The fields of a record that describe the run rather than its outcome."""
+    cfg, env = tr.cfg, environment()
     return {
-        "workload": cfg.workload,
-        "batch_size": cfg.batch_size,
-        "lr": cfg.lr,
-        "path": cfg.path,
-        "impl": cfg.impl,
-        "device": tr.device.type,
-        "device_name": tr.device.name,
-        "threads": env["threads"],
-        "torch_version": env["torch_version"],
-        "seed": cfg.seed,
+        "workload": cfg.workload, "batch_size": cfg.batch_size, "lr": cfg.lr, "path": cfg.path, "impl": cfg.impl,
+        "device": tr.device.type, "device_name": tr.device.name, "threads": env["threads"],
+        "torch_version": env["torch_version"], "seed": cfg.seed, "metric_name": tr.workload.metric.name,
+        "target": cfg.target,
+    }
+
+
+def _record(tr: Trainer, state: dict, curve: list, epoch_seconds: list, seconds: float) -> dict:
+    last, hit = curve[-1], state["hit"]
+    return {
+        **describe(tr),
         "epochs": state["samples"] / tr.data.n,
         "samples_seen": state["samples"],
         "steps": state["steps"],
@@ -155,13 +157,11 @@ def _record(tr: Trainer, state: dict, curve: list, epoch_seconds: list, seconds:
         "seconds_per_epoch": epoch_seconds,
         "final_train_loss": last["train_loss"],
         "final_test_loss": _finite(state["test_loss"]),
-        "metric_name": tr.workload.metric.name,
         "final_test_metric": last["test_metric"],
-        "target": cfg.target,
         "samples_to_target": hit and hit["samples"],
         "steps_to_target": hit and hit["steps"],
         "seconds_to_target": hit and hit["seconds"],
         "diverged": state["diverged"],
         "curve": curve,
-        "config": cfg.to_dict(),
+        "config": tr.cfg.to_dict(),
     }

@@ -1,0 +1,113 @@
+"""pytest-benchmark plumbing for the gdcore suite: options, case expansion, machine_info, best-lr marking."""
+from __future__ import annotations
+
+import gc
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import torch
+
+from gdcore import WORKLOADS
+from gdcore.data import data_dir, present
+from gdcore.env import environment
+from grids import CASES, PROFILES
+
+def pytest_addoption(parser):
+    g = parser.getgroup("gdcore", "gdcore benchmark suite")
+    g.addoption("--gd-profile", choices=PROFILES, default="default",
+                help="how much runs: quick (<1 min, CI), default (<10 min), full (every workload, more rounds)")
+    g.addoption("--gd-device", choices=("cpu", "cuda", "all"), default=None,
+                help="devices to benchmark (default: every device present)")
+    g.addoption("--gd-threads", type=int, default=None, help="torch CPU threads (default: torch's choice, recorded)")
+    g.addoption("--data-dir", default=None, help="folder with MNIST/ and airfoil/ (default: $GDCORE_DATA_DIR, else ./data)")
+
+
+def pytest_configure(config):
+    threads = config.getoption("--gd-threads") or torch.get_num_threads()
+    if threads < 1:
+        raise pytest.UsageError(f"--gd-threads {threads}: allowed: an integer above 0")
+    torch.set_num_threads(threads)  # set explicitly, so that every record states what it ran with
+
+
+def _devices(config) -> list[str]:
+    choice = config.getoption("--gd-device")
+    if choice in (None, "all"):
+        return ["cpu", "cuda"] if torch.cuda.is_available() or choice == "all" else ["cpu"]
+    return [choice]
+
+
+def _skip_reason(case, root: Path, have: dict) -> str | None:
+    if case.device == "cuda" and not torch.cuda.is_available():
+        return "CUDA case: torch sees no CUDA GPU on this machine"
+    need = "mnist" if case.workload.startswith("mnist") else "airfoil" if case.workload.startswith("airfoil") else None
+    if need and not have[need]:
+        what = "MNIST/raw/" if need == "mnist" else "airfoil/airfoil_self_noise.dat"
+        return (f"{need} data not found in {root.resolve()} (expected {what}); "
+                f"set GDCORE_DATA_DIR or pass --data-dir to a folder holding it")
+    return None
+
+
+def pytest_generate_tests(metafunc):
+    if "case" not in metafunc.fixturenames:
+        return
+    kind = metafunc.module.KIND
+    config = metafunc.config
+    root = data_dir(config.getoption("--data-dir"))
+    have = present(root)
+    cases = CASES[kind](config.getoption("--gd-profile"), _devices(config))
+    params = []
+    for c in cases:
+        reason = _skip_reason(c, root, have)
+        params.append(pytest.param(c, id=c.id, marks=[pytest.mark.skip(reason=reason)] if reason else []))
+    metafunc.parametrize("case", params)
+
+
+@pytest.fixture
+def gd(request):
+    """Settings every benchmark needs: profile, data directory."""
+    cfg = request.config
+    return {"profile": cfg.getoption("--gd-profile"), "data_dir": str(data_dir(cfg.getoption("--data-dir")))}
+
+
+@pytest.fixture(autouse=True)
+def _free_device_memory():
+    """Nothing one case allocated on the GPU is left for the next."""
+    yield
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    env = environment()
+    machine_info.update({
+        "torch_version": env["torch_version"], "cuda_version": env["cuda_version"], "gpu_name": env["gpu_name"],
+        "torch_threads": torch.get_num_threads(), "gdcore_profile": config.getoption("--gd-profile"),
+        "gdcore_devices": _devices(config),
+    })
+
+
+def _quality(e: dict) -> tuple:
+    """Sort key of a samples-to-target run: reached first, then fewest samples, then fastest; else best final metric."""
+    if e.get("samples_to_target") is not None:
+        return (0, e["samples_to_target"], e.get("seconds_to_target") or 0.0)
+    metric = e.get("final_test_metric")
+    if metric is None or (isinstance(metric, float) and math.isnan(metric)):
+        return (2, 0, 0)
+    higher = WORKLOADS[e["workload"]].metric.higher_is_better
+    return (1, -metric if higher else metric, 0)
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    """Marks, per (workload, device, batch size), the learning rate that reached the target with the fewest samples."""
+    groups = defaultdict(list)
+    for b in output_json["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("kind") == "samples_to_target":
+            groups[(e["workload"], e["device"], e["path"], e["impl"], e["batch_size"])].append(e)
+    for runs in groups.values():
+        best = min(runs, key=_quality)
+        for e in runs:
+            e["best_lr"] = e is best

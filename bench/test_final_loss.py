@@ -1,0 +1,9 @@
+"""Final loss: the train loss and test metric after a fixed sample budget, across batch sizes."""
+from runs import benchmark_run
+
+KIND = "final_loss"
+
+
+def test_final_loss(benchmark, case, gd):
+    r = benchmark_run(benchmark, case, gd, KIND)
+    assert r["samples_seen"] > 0

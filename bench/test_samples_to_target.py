@@ -1,0 +1,9 @@
+"""Samples to target: each (batch size, lr) runs until the workload's target or its budget."""
+from runs import benchmark_run
+
+KIND = "samples_to_target"
+
+
+def test_samples_to_target(benchmark, case, gd):
+    r = benchmark_run(benchmark, case, gd, KIND, stop_at_target=True)
+    assert r["samples_seen"] > 0
