@@ -1,7 +1,9 @@
 """pytest-benchmark plumbing for the gdcore suite: options, case expansion, machine_info, best-lr marking."""
 from __future__ import annotations
 
+import functools
 import gc
+import sys
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 import torch
 
 from gdcore import WORKLOADS
-from gdcore.data import data_dir, present
+from gdcore.data import DataError, data_dir, load_airfoil, load_mnist, present
 from gdcore.env import environment
 from grids import CASES, PROFILES
 
@@ -22,6 +24,7 @@ def pytest_addoption(parser):
                 help="devices to benchmark (default: every device present)")
     g.addoption("--gd-threads", type=int, default=None, help="torch CPU threads (default: torch's choice, recorded)")
     g.addoption("--data-dir", default=None, help="folder with MNIST/ and airfoil/ (default: $GDCORE_DATA_DIR, else ./data)")
+    g.addoption("--no-download", action="store_true", help="skip the cases whose data are missing without fetching them")
 
 
 def pytest_configure(config):
@@ -49,13 +52,28 @@ def _skip_reason(case, root: Path, have: dict) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _data(root: Path, download: bool) -> dict[str, bool]:
+    """Which real data sets are usable in `root`, fetching the missing ones once per session when allowed."""
+    have = present(root)
+    if download and not all(have.values()):
+        for name, load in (("mnist", load_mnist), ("airfoil", load_airfoil)):
+            if not have[name]:
+                try:
+                    load(str(root), True)
+                except DataError as e:
+                    print(f"\ngdcore: {e}", file=sys.stderr)
+        have = present(root)
+    return have
+
+
 def pytest_generate_tests(metafunc):
     if "case" not in metafunc.fixturenames:
         return
     kind = metafunc.module.KIND
     config = metafunc.config
     root = data_dir(config.getoption("--data-dir"))
-    have = present(root)
+    have = _data(root, not config.getoption("--no-download"))
     cases = CASES[kind](config.getoption("--gd-profile"), _devices(config))
     params = []
     for c in cases:

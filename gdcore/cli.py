@@ -5,6 +5,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 from .config import DEVICES, IMPLS, PATHS, ConfigError, RunConfig
 from .workloads import WORKLOADS
@@ -85,13 +86,40 @@ def cmd_run(args) -> int:
     return 0
 
 
+def add_report_parsers(sub) -> None:
+    p = sub.add_parser("report", help="turn benchmark JSON files into PNG charts and report.md")
+    p.add_argument("paths", nargs="*", default=[".benchmarks"], metavar="PATH",
+                   help="JSON files or folders searched for them (default: .benchmarks)")
+    p.add_argument("--out", default="report", help="output folder (default: %(default)s)")
+    c = sub.add_parser("compare", help="compare two runs; exit 1 when a metric regresses past --fail-on")
+    c.add_argument("base", metavar="BASE", help="a JSON file or an autosave number like 0001")
+    c.add_argument("new", metavar="NEW", help="a JSON file or an autosave number like 0002")
+    c.add_argument("--fail-on", default=None, metavar="SPEC",
+                   help="e.g. median:10%%,samples_to_target:15%%,final_train_loss:5%%")
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    report = write_report(args.paths, Path(args.out))
+    print(f"wrote {report} and its charts", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import run_compare
+
+    return run_compare(args.base, args.new, args.fail_on)
+
+
 def main(argv=None) -> int:
     parser = _Parser(prog="gdcore", description="Benchmarks for GD, SGD and mini-batch SGD.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_run_parser(sub)
+    add_report_parsers(sub)
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run}[args.command](args)
+        return {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}[args.command](args)
     except ConfigError as e:
         print(f"gdcore: error: {e}", file=sys.stderr)
         return 2
