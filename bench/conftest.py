@@ -14,6 +14,7 @@ import torch
 from gdcore import WORKLOADS
 from gdcore.data import DataError, data_dir, load_airfoil, load_mnist, present
 from gdcore.env import environment
+from gdcore.roofline import measure
 from grids import CASES, PROFILES
 
 def pytest_addoption(parser):
@@ -98,8 +99,15 @@ def _free_device_memory():
         torch.cuda.empty_cache()
 
 
+@functools.lru_cache(maxsize=None)
+def roofline(devices: tuple[str, ...]) -> dict:
+    """Each benchmarked device's matrix-multiply peak and memory bandwidth, measured once per session."""
+    return {d: measure(d) for d in devices if d == "cpu" or torch.cuda.is_available()}
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
     env = environment()
+    machine_info["gdcore_roofline"] = roofline(tuple(_devices(config)))
     machine_info.update({
         "torch_version": env["torch_version"], "cuda_version": env["cuda_version"], "gpu_name": env["gpu_name"],
         "torch_threads": torch.get_num_threads(), "gdcore_profile": config.getoption("--gd-profile"),

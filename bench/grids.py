@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gdcore import IMPLS, PATHS, WORKLOADS, RunConfig
 
 BATCH_SIZES = (1, 8, 64, 512, "full")
+FUSED_WORKLOADS = ("mnist-logreg", "airfoil-linreg", "toy-linear")  # impl "fused" covers the linear models
 PROFILES = ("quick", "default", "full")
 
 # Seconds per epoch: profile -> [(workload, training-set slice or None for all of it, batch sizes)].
@@ -96,8 +97,13 @@ def _fits(workload: str, bs, subset) -> bool:
 
 
 def is_slow(workload: str, subset, bs, path: str) -> bool:
-    """Several seconds per epoch on a 2-core CPU: full MNIST through the DataLoader, or batch 1 on full MNIST."""
-    return workload.startswith("mnist") and not subset and (bs == 1 or path == "dataloader")
+    """Seconds per epoch on a 2-core CPU: full MNIST through the DataLoader, or batch 1 on full MNIST or synth data."""
+    big = not subset and (workload.startswith("mnist") or workload.startswith("synth"))
+    return big and (bs == 1 or (path == "dataloader" and workload.startswith("mnist")))
+
+
+def impls(workload: str, device: str) -> tuple[str, ...]:
+    return tuple(i for i in IMPLS if i != "fused" or workload in FUSED_WORKLOADS)
 
 
 def epoch_time_cases(profile: str, devices) -> list[Case]:
@@ -105,7 +111,7 @@ def epoch_time_cases(profile: str, devices) -> list[Case]:
         Case("epoch_time", w, dev, bs, path, impl, subset=subset,
              rounds=SLOW_ROUNDS[profile] if is_slow(w, subset, bs, path) else ROUNDS[profile])
         for w, subset, sizes in EPOCH_TIME[profile] for dev in devices for bs in sizes if _fits(w, bs, subset)
-        for path in PATHS for impl in IMPLS
+        for path in PATHS for impl in impls(w, dev)
     ]
 
 

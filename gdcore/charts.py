@@ -60,8 +60,16 @@ def finish(fig, axes, rows, path: Path, ncol: int = 3) -> None:
     plt.close(fig)
 
 
-def epoch_time(rows, path: Path, limits: dict | None = None) -> Table | None:
-    """Seconds per epoch against batch size (log-log), one line per device x path x impl, one panel per workload."""
+def limit(r) -> float | None:
+    """The case's roofline: minimal seconds per epoch from its FLOPs and bytes and its device's measured peak."""
+    from .roofline import limit_seconds
+
+    return limit_seconds({"epoch_flops": r.epoch_flops, "epoch_bytes": r.epoch_bytes}, r.peak)
+
+
+def epoch_time(rows, path: Path) -> Table | None:
+    """Seconds per epoch against batch size (log-log), one line per device x path x impl, one panel per workload,
+    and the hardware limit (roofline) of each device as a dashed line."""
     rows = [r for r in rows if r.kind == "epoch_time" and r.median]
     if not rows:
         return None
@@ -73,15 +81,20 @@ def epoch_time(rows, path: Path, limits: dict | None = None) -> Table | None:
             line.sort(key=lambda r: r.batch_size)
             ax.loglog([r.batch_size for r in line], [r.median for r in line], marker="o", ms=3,
                       label=f"{dev} {p} {impl}")
-            table += [[w, dev, p, impl, r.batch_size, r.median] for r in line]
-        if limits and w in limits:
-            lim = sorted(limits[w].items())
-            ax.loglog([b for b, _ in lim], [s for _, s in lim], "k--", lw=1.2, label="hardware limit (roofline)")
+            for r in line:
+                lim = limit(r)
+                table.append([w, dev, p, impl, r.batch_size, r.median, lim, lim / r.median if lim else None])
+        for (dev,), drs in group(rs, "device").items():
+            pts = sorted({(r.batch_size, limit(r)) for r in drs if limit(r)})
+            if pts:
+                ax.loglog([b for b, _ in pts], [s for _, s in pts], "k--", lw=1.2,
+                          label=f"{dev} hardware limit (FLOPs at matmul peak, bytes at bandwidth)")
         ax.set(title=w, xlabel="batch size (samples)", ylabel="seconds per epoch (s)")
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("Seconds per epoch against batch size (median of rounds)")
     finish(fig, axes, rows, path)
-    return ["workload", "device", "path", "impl", "batch size", "s/epoch (median)"], table
+    return ["workload", "device", "path", "impl", "batch size", "s/epoch (median)", "limit s/epoch",
+            "fraction of limit"], table
 
 
 def samples_to_target(rows, path: Path) -> Table | None:

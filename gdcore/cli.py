@@ -98,6 +98,28 @@ def add_report_parsers(sub) -> None:
                    help="e.g. median:10%%,samples_to_target:15%%,final_train_loss:5%%")
 
 
+def add_roofline_parser(sub) -> None:
+    p = sub.add_parser("roofline", help="measure each device's matrix-multiply peak and memory bandwidth")
+    p.add_argument("--device", default="all", help="cpu, cuda, or all present (default: %(default)s)")
+    p.add_argument("--threads", type=_number(int, "thread count", "an integer above 0"), default=None)
+
+
+def cmd_roofline(args) -> int:
+    import torch
+
+    from .roofline import measure
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device not in ("all", "cpu", "cuda"):
+        raise ConfigError(f"unknown device {args.device!r}; allowed: all, cpu, cuda")
+    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
+    results = [measure(d) for d in devices if not (args.device == "all" and d == "cuda" and not torch.cuda.is_available())]
+    json.dump(results, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -117,9 +139,10 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_run_parser(sub)
     add_report_parsers(sub)
+    add_roofline_parser(sub)
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}[args.command](args)
+        return {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "roofline": cmd_roofline}[args.command](args)
     except ConfigError as e:
         print(f"gdcore: error: {e}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 PATHS = ("dataloader", "preloaded")
-IMPLS = ("autograd", "optim", "closed-form")
+IMPLS = ("autograd", "optim", "closed-form", "fused")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
 
@@ -24,7 +24,7 @@ class RunConfig:
     samples: int | None = None  # budget in samples seen; None with epochs None: the workload's default budget
     target: float | None = None  # None: the workload's default target for its metric
     path: str = "preloaded"  # how batches reach the step: "dataloader" or "preloaded"
-    impl: str = "autograd"  # how a step is written: "autograd", "optim" or "closed-form"
+    impl: str = "autograd"  # how a step is written: "autograd", "optim", "closed-form" or "fused" (linear models)
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when present)
     seed: int = 0  # seeds synthetic data, model init and shuffling; the same on every device
     data_dir: str | None = None  # None: $GDCORE_DATA_DIR, else ./data

@@ -33,7 +33,7 @@ def machines(rows: list[Row]) -> list[str]:
     return list(dict.fromkeys(r.machine for r in rows))
 
 
-def write_report(paths: list[str], out: Path, limits_for=None) -> Path:
+def write_report(paths: list[str], out: Path) -> Path:
     """Writes the charts and report.md into `out`; returns the report's path."""
     rows = load(paths)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,15 +49,14 @@ def write_report(paths: list[str], out: Path, limits_for=None) -> Path:
                   f"{len(mrows)} benchmarks.", ""]
         for stem, title, draw in CHARTS:
             png = out / f"{stem}{suffix}.png"
-            kwargs = {"limits": limits_for(mrows)} if (stem == "epoch_time" and limits_for) else {}
-            table = draw(mrows, png, **kwargs)
+            table = draw(mrows, png)
             if table is None:
                 continue
             parts += [f"### {title}", "", f"![{title}]({png.name})", "", md_table(*table), ""]
     hw = charts.hardware(rows, out / "hardware.png")
     if hw is not None:
         parts += ["## Hardware comparison", "", "![Hardware comparison](hardware.png)", "",
-                  f"Speedup is the first machine's seconds per epoch divided by each other machine's.", "",
+                  "Speedup is the first machine's seconds per epoch divided by each other machine's.", "",
                   md_table(*hw), ""]
     report = out / "report.md"
     report.write_text("\n".join(parts))

@@ -12,7 +12,8 @@ REQUIRED = ("kind", "workload", "device", "path", "impl", "batch_size")
 OPTIONAL = {"lr": None, "samples_to_target": None, "steps_to_target": None, "seconds_to_target": None,
             "final_train_loss": None, "final_test_metric": None, "final_test_loss": None, "metric_name": None,
             "target": None, "best_lr": None, "curve": [], "seconds_per_epoch": [], "train_seconds": None,
-            "diverged": False, "profile": None, "torch_version": None, "threads": None, "device_name": None}
+            "diverged": False, "profile": None, "torch_version": None, "threads": None, "device_name": None,
+            "epoch_flops": None, "epoch_bytes": None, "samples_seen": None}
 
 
 @dataclass
@@ -72,13 +73,15 @@ def load_file(path: Path) -> list[Row]:
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) or "machine_info" not in doc:
         raise ConfigError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list and 'machine_info')")
     machine = machine_label(doc["machine_info"] or {})
+    roofline = (doc["machine_info"] or {}).get("gdcore_roofline") or {}
     rows, skipped = [], 0
     for b in doc["benchmarks"]:
         info = b.get("extra_info") or {}
         if not all(k in info for k in REQUIRED) or not isinstance(b.get("stats"), dict):
             skipped += 1
             continue
-        rows.append(Row(b.get("name", "?"), machine, str(path), b["stats"], {**OPTIONAL, **info}))
+        peak = roofline.get(info["device"]) if isinstance(roofline, dict) else None
+        rows.append(Row(b.get("name", "?"), machine, str(path), b["stats"], {**OPTIONAL, **info, "peak": peak}))
     if not rows:
         raise ConfigError(f"{path}: no benchmark has gdcore's extra_info ({', '.join(REQUIRED)}): "
                           "not written by gdcore's suite")

@@ -1,5 +1,7 @@
-"""Step implementations. One signature: make(model, loss, lr) -> step(x, y) -> loss (a detached tensor; reading it
-would synchronize, so the loop does not). All of them compute  p <- p - lr * dL/dp  for every parameter."""
+"""Step implementations. One signature: make(model, loss, lr, batch_size) -> step(x, y). All of them compute
+p <- p - lr * dL/dp for every parameter, one step per call on a batch, except `fused`, which runs every step of a
+block of consecutive batches of batch_size in one call. Steps return nothing the loop reads: reading a tensor's
+value would synchronize the device."""
 from __future__ import annotations
 
 from typing import Callable
@@ -13,7 +15,7 @@ from .models import backward
 Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def autograd(model: nn.Module, loss: Loss, lr: float) -> Step:
+def autograd(model: nn.Module, loss: Loss, lr: float, batch_size: int | None = None) -> Step:
     """loss.backward(), then p -= lr * p.grad under no_grad and the gradient reset: the seed documents' way."""
     params = list(model.parameters())
 
@@ -29,7 +31,7 @@ def autograd(model: nn.Module, loss: Loss, lr: float) -> Step:
     return step
 
 
-def optim(model: nn.Module, loss: Loss, lr: float) -> Step:
+def optim(model: nn.Module, loss: Loss, lr: float, batch_size: int | None = None) -> Step:
     """torch.optim.SGD with its defaults (no momentum, no weight decay)."""
     opt = torch.optim.SGD(model.parameters(), lr=lr)
 
@@ -43,7 +45,7 @@ def optim(model: nn.Module, loss: Loss, lr: float) -> Step:
     return step
 
 
-def closed_form(model: nn.Sequential, loss: Loss, lr: float) -> Step:
+def closed_form(model: nn.Sequential, loss: Loss, lr: float, batch_size: int | None = None) -> Step:
     """The hand-derived gradient (models.backward), no autograd graph at all."""
     params = list(model.parameters())
     for p in params:
@@ -57,4 +59,12 @@ def closed_form(model: nn.Sequential, loss: Loss, lr: float) -> Step:
     return step
 
 
-STEPS = {"autograd": autograd, "optim": optim, "closed-form": closed_form}
+def fused(model: nn.Sequential, loss: Loss, lr: float, batch_size: int) -> Step:
+    """Every step of a block in one compiled call (gdcore/fused.py)."""
+    from .fused import fused as make
+
+    return make(model, loss, lr, batch_size)
+
+
+STEPS = {"autograd": autograd, "optim": optim, "closed-form": closed_form, "fused": fused}
+BLOCKED = {"fused"}  # impls whose step() consumes a block of batches

@@ -13,7 +13,7 @@ from .device import resolve_device
 from .env import environment
 from .losses import accuracy
 from .paths import PATHS
-from .steps import STEPS
+from .steps import BLOCKED, STEPS
 from .timer import Stopwatch
 from .workloads import WORKLOADS
 
@@ -56,14 +56,21 @@ class Trainer:
         dev, dt = self.device.torch_device, self.dtype
         as_dev = lambda t: None if t is None else t.to(dev, dt if t.is_floating_point() else t.dtype)  # noqa: E731
         self.eval_sets = [as_dev(t) for t in (self.data.train_x, self.data.train_y, self.data.test_x, self.data.test_y)]
-        self.batches = PATHS[cfg.path](self.data, self.cfg.batch_size, self.device, dt, cfg.seed)
+        bs = self.cfg.batch_size
+        # A blocked impl (fused) takes many batches per call: as many as fit between two evaluations.
+        self.block = min(n, max(bs, self.cfg.eval_every // bs * bs)) if cfg.impl in BLOCKED else bs
+        self.batches = PATHS[cfg.path](self.data, bs, self.device, dt, cfg.seed, self.block)
         self.model: torch.nn.Sequential | None = None
 
     def fresh(self) -> Callable:
         """A new model (the same initial weights for the same seed, on every device) and its step."""
         w = self.workload
         self.model = models.build(w.model, self.cfg.init, self.cfg.seed, self.dtype, self.device.torch_device)
-        return STEPS[self.cfg.impl](self.model, w.loss, self.cfg.lr)
+        return STEPS[self.cfg.impl](self.model, w.loss, self.cfg.lr, self.cfg.batch_size)
+
+    def steps_in(self, samples: int) -> int:
+        """Optimizer steps taken on a call of the step with `samples` samples."""
+        return -(-samples // self.cfg.batch_size) if self.block != self.cfg.batch_size else 1
 
     def epoch(self, step) -> None:
         """One epoch of optimization and nothing else (what the benchmarks time)."""
@@ -120,7 +127,7 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None) -> dict:
         for x, y in tr.batches():
             step(x, y)
             state["samples"] += x.shape[0]
-            state["steps"] += 1
+            state["steps"] += tr.steps_in(x.shape[0])
             if state["samples"] >= next_eval or state["samples"] >= cfg.samples:
                 clock.stop()
                 stop = evaluate()

@@ -46,8 +46,10 @@ def test_impls_agree_on_real_data(workload, impl, data_root):
         torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("workload", list(SYNTHETIC))
-@pytest.mark.parametrize("impl", list(STEPS))
+FULL_BATCH = [(w, i) for w in SYNTHETIC for i in STEPS if i != "fused" or w == "toy-linear"]
+
+
+@pytest.mark.parametrize("workload,impl", FULL_BATCH)
 def test_full_batch_step_is_the_mean_of_per_sample_gradient_steps(workload, impl):
     cfg = f64(workload, impl=impl, batch_size="full", lr=0.01)
     tr = Trainer(cfg)

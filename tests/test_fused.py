@@ -1,0 +1,77 @@
+"""The fused step against the closed-form step (same math, same sample order), and the roofline arithmetic."""
+import pytest
+import torch
+
+from gdcore import ConfigError, RunConfig, Trainer
+from gdcore.roofline import epoch_cost, limit_seconds, measure
+
+
+def params_after(cfg: RunConfig, epochs: int = 1):
+    tr = Trainer(cfg)
+    step = tr.fresh()
+    for _ in range(epochs):
+        tr.epoch(step)
+    return [p.detach().clone() for p in tr.model.parameters()], tr
+
+
+CASES = [("toy-linear", None, 1, 0.01), ("toy-linear", None, "full", 0.01), ("airfoil-linreg", None, 1, 0.005),
+         ("airfoil-linreg", None, 10, 0.05), ("airfoil-linreg", None, 512, 0.5), ("airfoil-linreg", None, "full", 1.0),
+         ("mnist-logreg", 3000, 1, 0.01), ("mnist-logreg", 3000, 64, 0.1), ("mnist-logreg", 3000, "full", 1.0)]
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
+@pytest.mark.parametrize("workload,subset,bs,lr", CASES, ids=[f"{w}-bs{b}" for w, _, b, _ in CASES])
+def test_fused_matches_closed_form_after_an_epoch(workload, subset, bs, lr, dtype, tol, request):
+    if workload != "toy-linear":
+        request.getfixturevalue("data_root")
+    cfg = RunConfig(workload=workload, subset=subset, batch_size=bs, lr=lr, dtype=dtype, device="cpu",
+                    impl="closed-form", eval_every=10**9)
+    ref, _ = params_after(cfg, epochs=2)
+    got, tr = params_after(cfg.replace(impl="fused"), epochs=2)
+    assert tr.block == tr.data.n  # the fused step ran each epoch in one call
+    for g, r in zip(got, ref):
+        torch.testing.assert_close(g, r, rtol=tol, atol=tol)
+
+
+def test_fused_run_counts_steps_and_samples_like_closed_form():
+    cfg = RunConfig(workload="toy-linear", batch_size=1, epochs=50, eval_every=6, device="cpu", impl="closed-form")
+    from gdcore import run
+
+    a, b = run(cfg), run(cfg.replace(impl="fused"))
+    assert (a["steps"], a["samples_seen"], len(a["curve"])) == (b["steps"], b["samples_seen"], len(b["curve"])) == (150, 150, 26)
+    assert b["final_train_loss"] == pytest.approx(a["final_train_loss"], rel=1e-4)
+
+
+def test_fused_refuses_nonlinear_workloads():
+    with pytest.raises(ConfigError, match="impl 'fused' supports linear models"):
+        Trainer(RunConfig(workload="synth-binary", impl="fused", device="cpu")).fresh()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graph path: no CUDA GPU on this machine")
+def test_fused_cuda_graph_matches_closed_form_on_cuda():
+    cfg = RunConfig(workload="toy-linear", batch_size=1, epochs=3, device="cuda", dtype="float64", eval_every=10**9)
+    ref, _ = params_after(cfg.replace(impl="closed-form"), epochs=3)
+    got, _ = params_after(cfg.replace(impl="fused"), epochs=3)
+    for g, r in zip(got, ref):
+        torch.testing.assert_close(g, r)
+
+
+def test_epoch_cost_of_softmax_regression_and_mlp():
+    from gdcore.models import mlp
+
+    assert epoch_cost(mlp([784, 10]), 60000, 3136, 8) == {"epoch_flops": 4 * 784 * 10 * 60000,
+                                                          "epoch_bytes": 60000 * 3144}
+    # the second layer also needs the input gradient: 6 FLOPs per weight
+    assert epoch_cost(mlp([784, 256, 10]), 1, 0, 0)["epoch_flops"] == 4 * 784 * 256 + 6 * 256 * 10
+
+
+def test_limit_is_the_slower_of_compute_and_memory():
+    cost = {"epoch_flops": 2e9, "epoch_bytes": 1e9}
+    assert limit_seconds(cost, {"gflops": 100.0, "gbps": 10.0}) == pytest.approx(0.1)  # memory-bound
+    assert limit_seconds(cost, {"gflops": 10.0, "gbps": 100.0}) == pytest.approx(0.2)  # compute-bound
+    assert limit_seconds(cost, None) is None
+
+
+def test_measure_reports_positive_peaks():
+    m = measure("cpu", repeats=1)
+    assert m["gflops"] > 1 and m["gbps"] > 0.5 and m["threads"] >= 1
