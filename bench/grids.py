@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gdcore import IMPLS, PATHS, WORKLOADS, RunConfig
+from gdcore import IMPLS, PATHS, RunConfig
+from gdcore.workloads import MAIN_WORKLOADS
 
 BATCH_SIZES = (1, 8, 64, 512, "full")
 FUSED_WORKLOADS = ("mnist-logreg", "airfoil-linreg", "toy-linear")  # impl "fused" covers the linear models
@@ -19,7 +20,7 @@ EPOCH_TIME = {
     "quick": [("mnist-logreg", 2000, (1, 64, "full")), ("synth-regression", 1000, (1, 64, "full"))],
     "default": [("mnist-logreg", None, BATCH_SIZES), ("airfoil-linreg", None, BATCH_SIZES),
                 ("synth-regression", None, BATCH_SIZES)],
-    "full": [(w, None, BATCH_SIZES) for w in WORKLOADS],
+    "full": [(w, None, BATCH_SIZES) for w in MAIN_WORKLOADS],
 }
 ROUNDS = {"quick": 2, "default": 3, "full": 5}  # timed rounds (epochs) per case, after one warm-up round
 SLOW_ROUNDS = {"quick": 2, "default": 1, "full": 2}  # for cases of several seconds per epoch (see is_slow)

@@ -120,6 +120,21 @@ def cmd_roofline(args) -> int:
     return 0
 
 
+def add_seeds_parser(sub) -> None:
+    p = sub.add_parser("seeds", help="reproduce the seed documents' experiments and write results/seeds.md")
+    p.add_argument("--out", default="results/seeds.md", help="the Markdown file to write (default: %(default)s)")
+    p.add_argument("--data-dir", default=None, help="where MNIST/ and airfoil/ are (default: $GDCORE_DATA_DIR, else ./data)")
+    p.add_argument("--quick", action="store_true", help="only documents 001, 002 and 004's loss sequence (seconds)")
+
+
+def cmd_seeds(args) -> int:
+    from .seeds import run_seeds
+
+    out = run_seeds(Path(args.out), args.data_dir, args.quick)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -140,9 +155,10 @@ def main(argv=None) -> int:
     add_run_parser(sub)
     add_report_parsers(sub)
     add_roofline_parser(sub)
+    add_seeds_parser(sub)
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "roofline": cmd_roofline}[args.command](args)
+        return {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "roofline": cmd_roofline, "seeds": cmd_seeds}[args.command](args)
     except ConfigError as e:
         print(f"gdcore: error: {e}", file=sys.stderr)
         return 2

@@ -154,6 +154,18 @@ def synth_binary(seed: int) -> Data:
     )
 
 
+@functools.lru_cache(maxsize=2)
+def synth_binary_seed_bug(seed: int) -> Data:
+    """Seed 003's binary data as published: `x2_train = x1[:7000]`, so class 0 has class 1's very features."""
+    gen = torch.Generator().manual_seed(seed)
+    pos = _normal(gen, 10000, 200, mean=2.0)
+    ones, zeros = torch.ones(10000, 1), torch.zeros(10000, 1)
+    return Data(
+        torch.cat([pos[:7000], pos[:7000]]), torch.cat([ones[:7000], zeros[:7000]]),
+        torch.cat([pos[7000:], pos[7000:]]), torch.cat([ones[7000:], zeros[7000:]]),
+    )
+
+
 def toy_linear(seed: int) -> Data:
     """Seed 001: x = [1, 2, 3], y = 2x (no randomness)."""
     x = torch.tensor([[1.0], [2.0], [3.0]])

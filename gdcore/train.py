@@ -94,8 +94,11 @@ def _finite(v):
     return v if v is None or math.isfinite(v) else None
 
 
-def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None) -> dict:
-    """Runs one configuration and returns its record (the JSON object `gdcore run` prints)."""
+def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
+        observe: Callable[[torch.nn.Module, dict], None] | None = None) -> dict:
+    """Runs one configuration and returns its record (the JSON object `gdcore run` prints).
+
+    progress(point) and observe(model, point) are called at every evaluation, outside the timed region."""
     tr = Trainer(cfg)
     cfg, metric, n = tr.cfg, tr.workload.metric, tr.data.n
     step = tr.fresh()
@@ -112,6 +115,8 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None) -> dict:
         state["test_loss"] = test_loss
         if progress:
             progress(point)
+        if observe:
+            observe(tr.model, point)
         if not math.isfinite(train_loss):
             state["diverged"] = True
             return True

@@ -26,6 +26,7 @@ class Workload:
     init: str = "default"  # default initialisation (see models.apply_init)
     uses_data_dir: bool = False
     about: str = ""
+    variant_of: str | None = None  # a seed document's buggy setup, run as published (see `gdcore seeds`)
 
 
 def _mnist(root, download, seed):
@@ -66,4 +67,17 @@ _LIST = [
              lr=1e-6, batch_size="full", epochs=500, eval_every=640, init="normal:1",
              about="seed 004: 64 random 1000-dim inputs, 10 random outputs, 1000-100-10 ReLU without biases, sum of squares"),
 ]
-WORKLOADS: dict[str, Workload] = {w.name: w for w in _LIST}
+# Seed documents' setups with their bugs, run as published; not part of any benchmark grid.
+_VARIANTS = [
+    Workload("synth-binary-seed003-bug", _synthetic(D.synth_binary_seed_bug), lambda: mlp([200, 100, 1]), BCE_LOGITS,
+             TEST_ACCURACY, 0.99, lr=0.0002, batch_size=50, epochs=100, eval_every=14000, init="normal:1",
+             variant_of="synth-binary",
+             about="seed 003's binary data as published: x2_train = x1[:7000], both classes share their features"),
+    Workload("mnist-mlp-seed003-nobias", _mnist, lambda: mlp([784, 256, 10], bias=False), CROSS_ENTROPY,
+             TEST_ACCURACY, 0.95, lr=0.0003125, batch_size=32, epochs=20, eval_every=60000, init="normal:0.01",
+             uses_data_dir=True, variant_of="mnist-mlp",
+             about="seed 003's MNIST MLP as published: params = [W1, b2, W2, b2] never trains b1 (a zero scalar), "
+                   "and b2 (one scalar added to every logit) cannot change a softmax: an MLP without biases"),
+]
+WORKLOADS: dict[str, Workload] = {w.name: w for w in _LIST + _VARIANTS}
+MAIN_WORKLOADS = [w.name for w in _LIST]
