@@ -69,19 +69,19 @@ class Case:
     @property
     def id(self) -> str:
         parts = [self.workload, self.device]
-        if self.kind == "epoch_time":
+        if self.kind in ("epoch_time", "c_loop"):
             parts += [self.path, self.impl]
         parts.append(f"bs{self.batch_size}")
-        if self.lr is not None and self.kind != "epoch_time":
+        if self.lr is not None and self.kind not in ("epoch_time", "c_loop"):
             parts.append(f"lr{self.lr:g}")
         if self.subset:
             parts.append(f"n{self.subset}")
         return "-".join(parts)
 
     def config(self, data_dir: str, **changes) -> RunConfig:
-        return RunConfig(workload=self.workload, batch_size=self.batch_size, lr=self.lr, path=self.path,
-                         impl=self.impl, device=self.device, subset=self.subset, epochs=self.epochs,
-                         data_dir=data_dir, **changes)
+        kw = dict(workload=self.workload, batch_size=self.batch_size, lr=self.lr, path=self.path, impl=self.impl,
+                  device=self.device, subset=self.subset, epochs=self.epochs, data_dir=data_dir)
+        return RunConfig(**{**kw, **changes})
 
     @property
     def group(self) -> str:
@@ -136,4 +136,13 @@ def final_loss_cases(profile: str, devices) -> list[Case]:
     ]
 
 
-CASES = {"epoch_time": epoch_time_cases, "samples_to_target": samples_to_target_cases, "final_loss": final_loss_cases}
+# The plain C loop of issue 6 (SGD, batch 1, softmax regression), timed beside the fused step.
+C_LOOP = {"quick": [("mnist-logreg", 2000)], "default": [("mnist-logreg", None)], "full": [("mnist-logreg", None)]}
+
+
+def c_loop_cases(profile: str, devices) -> list[Case]:
+    return [Case("c_loop", w, "cpu", 1, "preloaded", "c-loop", lr=0.01, subset=subset, rounds=ROUNDS[profile])
+            for w, subset in C_LOOP[profile]]
+
+
+CASES = {"c_loop": c_loop_cases, "epoch_time": epoch_time_cases, "samples_to_target": samples_to_target_cases, "final_loss": final_loss_cases}

@@ -80,7 +80,7 @@ def epoch_time(rows, path: Path) -> Table | None:
         for (dev, p, impl), line in group(rs, "device", "path", "impl").items():
             line.sort(key=lambda r: r.batch_size)
             ax.loglog([r.batch_size for r in line], [r.median for r in line], marker="o", ms=3,
-                      label=f"{dev} {p} {impl}")
+                      ls="-" if p == "preloaded" else ":", label=f"{dev} {p} {impl}")
             for r in line:
                 lim = limit(r)
                 table.append([w, dev, p, impl, r.batch_size, r.median, lim, lim / r.median if lim else None])
