@@ -79,8 +79,9 @@ def epoch_time(rows, path: Path) -> Table | None:
     for ax, ((w,), rs) in zip(axes.flat, by_w.items()):
         for (dev, p, impl), line in group(rs, "device", "path", "impl").items():
             line.sort(key=lambda r: r.batch_size)
-            ax.loglog([r.batch_size for r in line], [r.median for r in line], marker="o", ms=3,
-                      ls="-" if p == "preloaded" else ":", label=f"{dev} {p} {impl}")
+            style = dict(marker="*", ms=10, color="k", ls="none") if impl == "c-loop" else \
+                dict(marker="o", ms=3, ls="-" if p == "preloaded" else ":")
+            ax.loglog([r.batch_size for r in line], [r.median for r in line], label=f"{dev} {p} {impl}", **style)
             for r in line:
                 lim = limit(r)
                 table.append([w, dev, p, impl, r.batch_size, r.median, lim, lim / r.median if lim else None])
