@@ -1,7 +1,8 @@
 """The `fused` step: many SGD steps per call, for linear models (softmax and linear regression).
 
 Same math as `closed-form`, in the same sample order, written for speed:
-- CPU, batches below GEMM_BATCH: one compiled numba loop runs every step of a block (a whole epoch in the benchmarks);
+- CPU, batches below GEMM_BATCH: one compiled numba loop runs every step of a block (a whole epoch in the benchmarks),
+  on one thread for small batches (each step needs the last), across threads within each batch from PARALLEL_BATCH;
 - CPU, larger batches (GD): one pass over the batch in cache-sized chunks, forward product and gradient product on
   the chunk while it is in cache, into preallocated buffers, so the data are read from memory once per step;
 - CUDA: the closed-form step captured once as a CUDA graph and replayed, one launch per step instead of dozens.
@@ -19,6 +20,7 @@ from .losses import CROSS_ENTROPY, HALF_SE, MSE, Loss
 
 KINDS = {CROSS_ENTROPY.name: 0, HALF_SE.name: 1, MSE.name: 2}
 GEMM_BATCH = 256  # from this batch size on, BLAS products beat the per-sample compiled loop
+PARALLEL_BATCH = 32  # from this batch size on, splitting each batch across threads pays for the thread wake-ups
 CHUNK = 1024  # rows per chunk of the GEMM path: 1024 x 784 floats is 3.2 MB, a cache-sized slice (measured best)
 
 try:
@@ -91,21 +93,63 @@ def _linear_sgd(X, labels, T, W, b, has_bias, lr, bs, kind):
                     b[j] -= lr * db[j]
 
 
-_compiled = None
+def _linear_sgd_batched(X, labels, T, W, b, has_bias, lr, bs, kind):
+    """The same steps as _linear_sgd for batches above 1, across threads: per batch, the output gradients of its
+    samples in parallel, then the rows of W in parallel, each row updated by  W[j] -= lr sum_s G[s, j] x_s."""
+    n, d = X.shape
+    k = W.shape[0]
+    G = np.empty((bs, k), W.dtype)
+    for start in range(0, n, bs):
+        B = min(start + bs, n) - start
+        scale = 1.0 / B if kind != 2 else 2.0 / (B * k)
+        for t in numba.prange(B):
+            x, z = X[start + t], G[t]
+            for j in range(k):
+                acc = b[j]
+                for i in range(d):
+                    acc += W[j, i] * x[i]
+                z[j] = acc
+            if kind == 0:
+                m = z.max()
+                total = 0.0
+                for j in range(k):
+                    z[j] = math.exp(z[j] - m)
+                    total += z[j]
+                for j in range(k):
+                    z[j] = z[j] / total * scale
+                z[labels[start + t]] -= scale
+            else:
+                for j in range(k):
+                    z[j] = (z[j] - T[start + t, j]) * scale
+        for j in numba.prange(k):
+            gb = 0.0
+            for t in range(B):
+                g = lr * G[t, j]
+                gb += g
+                x = X[start + t]
+                for i in range(d):
+                    W[j, i] -= g * x[i]
+            if has_bias:
+                b[j] -= gb
 
 
-def compiled():
-    global _compiled
+_compiled: dict = {}
+
+
+def compiled(batched: bool):
+    """The numba kernel, compiled on first use (and cached on disk); threads follow torch's thread count."""
     if numba is None:
         raise ConfigError("impl 'fused' on the CPU needs numba (pip install numba); allowed without it: autograd, "
                           "optim, closed-form")
-    if _compiled is None:
-        _compiled = numba.njit(fastmath=True, cache=True, nogil=True)(_linear_sgd)
-    return _compiled
+    if batched not in _compiled:
+        fn, parallel = (_linear_sgd_batched, True) if batched else (_linear_sgd, False)
+        _compiled[batched] = numba.njit(fastmath=True, cache=True, nogil=True, parallel=parallel)(fn)
+    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    return _compiled[batched]
 
 
 def _cpu_loop(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
-    lin, kind, kernel = model[0], KINDS[loss.name], compiled()
+    lin, kind, kernel = model[0], KINDS[loss.name], compiled(batched=batch_size >= PARALLEL_BATCH)
     W = lin.weight.detach().numpy()  # views: the kernel updates the model's own storage
     b = lin.bias.detach().numpy() if lin.bias is not None else np.zeros(W.shape[0], W.dtype)
     dummy_labels, dummy_targets = np.zeros(1, np.int64), np.zeros((1, 1), W.dtype)

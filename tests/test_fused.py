@@ -15,7 +15,8 @@ def params_after(cfg: RunConfig, epochs: int = 1):
 
 
 CASES = [("toy-linear", None, 1, 0.01), ("toy-linear", None, "full", 0.01), ("airfoil-linreg", None, 1, 0.005),
-         ("airfoil-linreg", None, 10, 0.05), ("airfoil-linreg", None, 512, 0.5), ("airfoil-linreg", None, "full", 1.0),
+         ("airfoil-linreg", None, 10, 0.05), ("airfoil-linreg", None, 64, 0.2), ("airfoil-linreg", None, 512, 0.5),
+         ("airfoil-linreg", None, "full", 1.0),
          ("mnist-logreg", 3000, 1, 0.01), ("mnist-logreg", 3000, 64, 0.1), ("mnist-logreg", 3000, "full", 1.0)]
 
 
