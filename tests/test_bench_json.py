@@ -22,8 +22,9 @@ def quick(tmp_path_factory) -> dict:
     path = os.environ.get("GDCORE_BENCH_JSON")
     if not path:
         path = tmp_path_factory.mktemp("bench") / "quick.json"
-        subprocess.run([sys.executable, "-m", "pytest", "bench", "--gd-profile", "quick", "-q", "-p", "no:cacheprovider",
-                        f"--benchmark-json={path}"], cwd=ROOT, check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "pytest", "bench", "--gd-profile", "quick", "-q", "-p",
+                               "no:cacheprovider", f"--benchmark-json={path}"], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, f"pytest bench --gd-profile quick failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
     return json.loads(Path(path).read_text())
 
 
