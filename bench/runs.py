@@ -5,7 +5,7 @@ import math
 
 from gdcore import run
 from gdcore.roofline import epoch_cost
-from gdcore.train import describe
+from gdcore.train import describe, finite
 
 CURVE_POINTS = 40  # extra_info curves are thinned to about this many points
 
@@ -35,7 +35,6 @@ def epoch_record(benchmark, tr, case, gd, **overrides) -> list[float]:
     rounds = list(getattr(stats, "data", []) or [])
     n, bs = tr.data.n, tr.cfg.batch_size
     x, y = tr.eval_sets[0], tr.eval_sets[1]  # as the device holds them: bytes per sample for the roofline
-    finite = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731
     benchmark.extra_info.update({
         **describe(tr), "kind": "epoch_time", "profile": gd["profile"], "n": n, "rounds": case.rounds,
         "epochs": 1, "samples_seen": n, "steps": math.ceil(n / bs), "train_seconds": sum(rounds) or None,

@@ -90,7 +90,8 @@ class Trainer:
         return train_loss, test_loss, (train_loss if w.metric.name == "train_loss" else test_metric)
 
 
-def _finite(v):
+def finite(v):
+    """The number, or None when it is NaN or infinite (JSON has no such numbers; a diverged run reports null)."""
     return v if v is None or math.isfinite(v) else None
 
 
@@ -110,7 +111,7 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
         """Records a curve point; True when the run must stop (diverged, or target reached with stop_at_target)."""
         train_loss, test_loss, value = tr.evaluate()
         point = {"samples": state["samples"], "steps": state["steps"], "seconds": clock.elapsed,
-                 "train_loss": _finite(train_loss), "test_metric": _finite(value)}
+                 "train_loss": finite(train_loss), "test_metric": finite(value)}
         curve.append(point)
         state["test_loss"] = test_loss
         if progress:
@@ -168,7 +169,7 @@ def _record(tr: Trainer, state: dict, curve: list, epoch_seconds: list, seconds:
         "train_seconds": seconds,
         "seconds_per_epoch": epoch_seconds,
         "final_train_loss": last["train_loss"],
-        "final_test_loss": _finite(state["test_loss"]),
+        "final_test_loss": finite(state["test_loss"]),
         "final_test_metric": last["test_metric"],
         "samples_to_target": hit and hit["samples"],
         "steps_to_target": hit and hit["steps"],
