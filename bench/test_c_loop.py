@@ -53,5 +53,5 @@ def test_c_loop(benchmark, case, gd, c_epoch):
     benchmark.pedantic(one_epoch, setup=fresh, rounds=case.rounds, warmup_rounds=1, iterations=1)
     with torch.no_grad():  # the last round's weights back into the model, for its quality figures
         tr.model[0].weight.copy_(torch.from_numpy(state["W"].T))
-    epoch_record(benchmark, tr, case, gd, impl="c-loop", steps=len(X), config={**tr.cfg.to_dict(), "impl": "c-loop"})
+    epoch_record(benchmark, tr, case, gd, impl="c-loop", config={**tr.cfg.to_dict(), "impl": "c-loop"})
     assert benchmark.extra_info["final_test_metric"] > 0.8  # it trains: about 0.9 after one SGD epoch at lr 0.01

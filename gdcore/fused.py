@@ -36,6 +36,34 @@ def check_supported(model: nn.Sequential, loss: Loss) -> None:
                           "closed-form")
 
 
+def _njit(**options):
+    """numba.njit when numba is there; the kernels are only compiled (and so only needed) on first use."""
+    return numba.njit(**options) if numba is not None else (lambda fn: fn)
+
+
+@_njit(fastmath=True, cache=True, inline="always")
+def _output_grad(x, labels, T, s, W, b, z, scale, kind):
+    """z <- dL/dz for sample s: z = W x + b, then (softmax(z) - onehot) scale (kind 0) or (z - t) scale (1, 2)."""
+    k, d = W.shape
+    for j in range(k):
+        acc = b[j]  # zeros without a bias; keeps acc in the array's precision (no float64 promotion)
+        for i in range(d):
+            acc += W[j, i] * x[i]
+        z[j] = acc
+    if kind == 0:
+        m = z.max()
+        total = 0.0
+        for j in range(k):
+            z[j] = math.exp(z[j] - m)
+            total += z[j]
+        for j in range(k):
+            z[j] = z[j] / total * scale
+        z[labels[s]] -= scale
+    else:
+        for j in range(k):
+            z[j] = (z[j] - T[s, j]) * scale
+
+
 def _linear_sgd(X, labels, T, W, b, has_bias, lr, bs, kind):
     """Every SGD step over the rows of X in order, batches of bs: W <- W - lr dL/dW, b <- b - lr dL/db.
 
@@ -55,23 +83,7 @@ def _linear_sgd(X, labels, T, W, b, has_bias, lr, bs, kind):
             db[:] = 0
         for s in range(start, end):
             x = X[s]
-            for j in range(k):
-                acc = b[j]  # zeros without a bias; keeps acc in the array's precision (no float64 promotion)
-                for i in range(d):
-                    acc += W[j, i] * x[i]
-                z[j] = acc
-            if kind == 0:
-                m = z.max()
-                total = 0.0
-                for j in range(k):
-                    z[j] = math.exp(z[j] - m)
-                    total += z[j]
-                for j in range(k):
-                    z[j] = z[j] / total * scale
-                z[labels[s]] -= scale
-            else:
-                for j in range(k):
-                    z[j] = (z[j] - T[s, j]) * scale
+            _output_grad(x, labels, T, s, W, b, z, scale, kind)
             if B == 1:  # SGD: update in place, no accumulator
                 for j in range(k):
                     step = lr * z[j]
@@ -103,24 +115,7 @@ def _linear_sgd_batched(X, labels, T, W, b, has_bias, lr, bs, kind):
         B = min(start + bs, n) - start
         scale = 1.0 / B if kind != 2 else 2.0 / (B * k)
         for t in numba.prange(B):
-            x, z = X[start + t], G[t]
-            for j in range(k):
-                acc = b[j]
-                for i in range(d):
-                    acc += W[j, i] * x[i]
-                z[j] = acc
-            if kind == 0:
-                m = z.max()
-                total = 0.0
-                for j in range(k):
-                    z[j] = math.exp(z[j] - m)
-                    total += z[j]
-                for j in range(k):
-                    z[j] = z[j] / total * scale
-                z[labels[start + t]] -= scale
-            else:
-                for j in range(k):
-                    z[j] = (z[j] - T[start + t, j]) * scale
+            _output_grad(X[start + t], labels, T, start + t, W, b, G[t], scale, kind)
         for j in numba.prange(k):
             gb = 0.0
             for t in range(B):
