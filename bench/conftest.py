@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import functools
 import gc
-import sys
 import math
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import torch
 
-from gdcore import WORKLOADS
-from gdcore.data import DataError, data_dir, load_airfoil, load_mnist, present
+from gdcore.data import data_dir, load_airfoil, load_mnist, present
 from gdcore.env import environment
+from gdcore.errors import DataError
 from gdcore.roofline import measure
-from grids import CASES, PROFILES
+from gdcore.workloads import WORKLOADS
+from grids import CASES, GRIDS, PROFILES, Case
 
 def pytest_addoption(parser):
     g = parser.getgroup("gdcore", "gdcore benchmark suite")
@@ -23,16 +24,34 @@ def pytest_addoption(parser):
                 help="how much runs: quick (<1 min, CI), default (<10 min), full (every workload, more rounds)")
     g.addoption("--gd-device", choices=("cpu", "cuda", "all"), default=None,
                 help="devices to benchmark (default: every device present)")
-    g.addoption("--gd-threads", type=int, default=None, help="torch CPU threads (default: torch's choice, recorded)")
+    g.addoption("--gd-threads", type=_threads, default=None,
+                help="torch CPU threads for every case (default: torch's choice; set explicitly and recorded)")
     g.addoption("--data-dir", default=None, help="folder with MNIST/ and airfoil/ (default: $GDCORE_DATA_DIR, else ./data)")
     g.addoption("--no-download", action="store_true", help="skip the cases whose data are missing without fetching them")
 
 
+def _threads(text: str) -> int:
+    from gdcore.config import MAX_THREADS
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= MAX_THREADS:
+        raise pytest.UsageError(f"--gd-threads {text}: allowed: an integer from 1 to {MAX_THREADS}")
+    return value
+
+
 def pytest_configure(config):
-    threads = config.getoption("--gd-threads") or torch.get_num_threads()
-    if threads < 1:
-        raise pytest.UsageError(f"--gd-threads {threads}: allowed: an integer above 0")
-    torch.set_num_threads(threads)  # set explicitly, so that every record states what it ran with
+    config.gd_threads = config.getoption("--gd-threads") or torch.get_num_threads()
+    torch.set_num_threads(config.gd_threads)  # set explicitly, so that every record states what it ran with
+
+
+@pytest.fixture(autouse=True)
+def _threads_hold(request):
+    """Every case starts with the thread count the user chose, whatever the last case's kernels did to it."""
+    torch.set_num_threads(request.config.gd_threads)
+    yield
 
 
 def _devices(config) -> list[str]:
@@ -42,13 +61,13 @@ def _devices(config) -> list[str]:
     return [choice]
 
 
-def _skip_reason(case, root: Path, have: dict) -> str | None:
+def _skip_reason(case: Case, root: Path, have: dict) -> str | None:
     if case.device == "cuda" and not torch.cuda.is_available():
         return "CUDA case: torch sees no CUDA GPU on this machine"
-    need = "mnist" if case.workload.startswith("mnist") else "airfoil" if case.workload.startswith("airfoil") else None
+    need = GRIDS[case.workload].needs
     if need and not have[need]:
         what = "MNIST/raw/" if need == "mnist" else "airfoil/airfoil_self_noise.dat"
-        return (f"{need} data not found in {root.resolve()} (expected {what}); "
+        return (f"{need} data not usable in {root.resolve()} (expected {what}); "
                 f"set GDCORE_DATA_DIR or pass --data-dir to a folder holding it")
     return None
 
@@ -69,25 +88,39 @@ def _data(root: Path, download: bool) -> dict[str, bool]:
 
 
 def pytest_generate_tests(metafunc):
-    if "case" not in metafunc.fixturenames:
+    kind = getattr(metafunc.module, "KIND", None)
+    if kind is None or "workload" not in metafunc.fixturenames:
         return
-    kind = metafunc.module.KIND
     config = metafunc.config
     root = data_dir(config.getoption("--data-dir"))
     have = _data(root, not config.getoption("--no-download"))
-    cases = CASES[kind](config.getoption("--gd-profile"), _devices(config))
     params = []
-    for c in cases:
+    for c in CASES[kind](config.getoption("--gd-profile"), _devices(config)):
         reason = _skip_reason(c, root, have)
-        params.append(pytest.param(c, id=c.id, marks=[pytest.mark.skip(reason=reason)] if reason else []))
-    metafunc.parametrize("case", params)
+        _cases(config)[(kind, c.params)] = c
+        params.append(pytest.param(*c.params, id=c.id, marks=[pytest.mark.skip(reason=reason)] if reason else []))
+    metafunc.parametrize(",".join(Case.PARAMS), params)
+
+
+def _cases(config) -> dict:
+    if not hasattr(config, "gd_cases"):
+        config.gd_cases = {}
+    return config.gd_cases
+
+
+@pytest.fixture
+def case(request) -> Case:
+    """The case behind a test's plain parameters (its rounds, budget and group come from the grid)."""
+    params = tuple(request.node.callspec.params[k] for k in Case.PARAMS)
+    return _cases(request.config)[(request.module.KIND, params)]
 
 
 @pytest.fixture
 def gd(request):
-    """Settings every benchmark needs: profile, data directory."""
+    """Settings every benchmark needs: profile, data directory, whether missing data may be fetched."""
     cfg = request.config
-    return {"profile": cfg.getoption("--gd-profile"), "data_dir": str(data_dir(cfg.getoption("--data-dir")))}
+    return {"profile": cfg.getoption("--gd-profile"), "data_dir": str(data_dir(cfg.getoption("--data-dir"))),
+            "download": not cfg.getoption("--no-download")}
 
 
 @pytest.fixture(autouse=True)
@@ -132,7 +165,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     for b in output_json["benchmarks"]:
         e = b.get("extra_info", {})
         if e.get("kind") == "samples_to_target":
-            groups[(e["workload"], e["device"], e["path"], e["impl"], e["batch_size"])].append(e)
+            groups[(e["workload"], e["device"], e["feed"], e["step"], e["batch_size"], e.get("n"))].append(e)
     for runs in groups.values():
         best = min(runs, key=_quality)
         for e in runs:

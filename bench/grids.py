@@ -1,148 +1,166 @@
-"""The benchmark grids, declared once as data, and their expansion into cases per profile.
+"""The benchmark grids, declared once as data: one Grid per workload (everything the suite knows about it), and one
+Profile per profile name (what runs). Their expansion into cases is at the bottom.
 
-Samples-to-target and final-loss cases run on the `preloaded` path with the `closed-form` step: the tests show that
-every path and impl follows the same trajectory, so those quality figures do not depend on them, and this is the
-fastest way to get them. Seconds per epoch are measured for every path and impl.
+Samples-to-target and final-loss cases run on the `preloaded` feed with the `closed-form` step: the tests show that
+every feed and step follows the same trajectory, so those quality figures do not depend on them. Seconds per epoch
+are measured for every feed and every step that supports the case (the step registry says which).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from gdcore import IMPLS, PATHS, RunConfig
-from gdcore.workloads import MAIN_WORKLOADS
+from gdcore.feeds import FEEDS
+from gdcore.steps import STEPS
+from gdcore.workloads import WORKLOADS
 
 BATCH_SIZES = (1, 8, 64, 512, "full")
-FUSED_WORKLOADS = ("mnist-logreg", "airfoil-linreg", "toy-linear")  # impl "fused" covers the linear models
-PROFILES = ("quick", "default", "full")
+ANY = None
 
-# Seconds per epoch: profile -> [(workload, training-set slice or None for all of it, batch sizes)].
-EPOCH_TIME = {
-    "quick": [("mnist-logreg", 2000, (1, 64, "full")), ("synth-regression", 1000, (1, 64, "full"))],
-    "default": [("mnist-logreg", None, BATCH_SIZES), ("airfoil-linreg", None, BATCH_SIZES),
-                ("synth-regression", None, BATCH_SIZES)],
-    "full": [(w, None, BATCH_SIZES) for w in MAIN_WORKLOADS],
-}
-ROUNDS = {"quick": 2, "default": 3, "full": 5}  # timed rounds (epochs) per case, after one warm-up round
-SLOW_ROUNDS = {"quick": 2, "default": 1, "full": 2}  # for cases of several seconds per epoch (see is_slow)
 
-# Samples to target: workload -> {batch size: learning-rate grid}; every (batch size, lr) is one case.
-LR_GRID = {
-    "mnist-logreg": {1: (0.003, 0.01, 0.03), 8: (0.03, 0.1, 0.3), 64: (0.1, 0.3, 1.0), 512: (0.3, 1.0, 3.0),
-                     "full": (1.0, 2.0, 4.0)},
-    "airfoil-linreg": {1: (0.001, 0.005, 0.02), 8: (0.01, 0.05, 0.2), 64: (0.05, 0.2, 0.5), 512: (0.2, 0.5, 1.0),
-                       "full": (0.5, 1.0, 1.5)},
-    "synth-regression": {1: (0.001, 0.003, 0.01), 8: (0.003, 0.01, 0.03), 64: (0.01, 0.03, 0.1),
-                         512: (0.03, 0.06, 0.1), "full": (0.03, 0.06, 0.1)},
-    "mnist-mlp": {1: (0.003, 0.01, 0.03), 8: (0.03, 0.1, 0.3), 64: (0.1, 0.3, 1.0), 512: (0.3, 1.0, 2.0),
-                  "full": (0.5, 1.0, 2.0)},
-    "synth-binary": {1: (0.001, 0.01), 8: (0.01, 0.1), 64: (0.01, 0.1), 512: (0.1, 1.0), "full": (0.1, 1.0)},
-    "mnist-seed-logreg": {1: (0.001, 0.01, 0.1), 8: (0.01, 0.1, 1.0), 64: (0.1, 1.0, 3.0), 512: (1.0, 3.0, 10.0),
-                          "full": (1.0, 3.0, 10.0)},
-    "toy-linear": {1: (0.01, 0.03, 0.1), "full": (0.01, 0.03, 0.1)},
-    "random-mlp": {1: (1e-7, 1e-6), 8: (1e-7, 1e-6), "full": (1e-6, 3e-6)},
-}
+@dataclass(frozen=True)
+class Grid:
+    """Everything the suite knows about one workload; its size and the data it needs come from the workload."""
+
+    workload: str
+    lrs: dict  # batch size -> learning rates tried for samples to target
+    final_epochs: float  # sample budget of the final-loss cases, in epochs
+    # (batch size, feed) of epoch-time cases that take seconds per epoch on a 2-core CPU at full size (ANY: every)
+    slow: tuple = ()
+
+    @property
+    def n(self) -> int:
+        return WORKLOADS[self.workload].n
+
+    @property
+    def needs(self) -> str | None:
+        return WORKLOADS[self.workload].needs
+
+    def is_slow(self, bs, feed: str, subset) -> bool:
+        return not subset and any(b in (ANY, bs) and f in (ANY, feed) for b, f in self.slow)
+
+    def fits(self, bs, subset=None) -> bool:
+        return bs == "full" or bs < (subset or self.n)
+
+    def middle_lr(self, bs) -> float:
+        return self.lrs[bs][len(self.lrs[bs]) // 2]
+
+
+MNIST_SLOW = ((1, ANY), (ANY, "dataloader"))
+GRIDS = {g.workload: g for g in [
+    Grid("mnist-logreg", {1: (0.003, 0.01, 0.03), 8: (0.03, 0.1, 0.3), 64: (0.1, 0.3, 1.0), 512: (0.3, 1.0, 3.0),
+                          "full": (1.0, 2.0, 4.0)}, final_epochs=1, slow=MNIST_SLOW),
+    Grid("airfoil-linreg", {1: (0.001, 0.005, 0.02), 8: (0.01, 0.05, 0.2), 64: (0.05, 0.2, 0.5), 512: (0.2, 0.5, 1.0),
+                            "full": (0.5, 1.0, 1.5)}, final_epochs=2),
+    Grid("synth-regression", {1: (0.001, 0.003, 0.01), 8: (0.003, 0.01, 0.03), 64: (0.01, 0.03, 0.1),
+                              512: (0.03, 0.06, 0.1), "full": (0.03, 0.06, 0.1)}, final_epochs=5, slow=((1, ANY),)),
+    Grid("mnist-mlp", {1: (0.003, 0.01, 0.03), 8: (0.03, 0.1, 0.3), 64: (0.1, 0.3, 1.0), 512: (0.3, 1.0, 2.0),
+                       "full": (0.5, 1.0, 2.0)}, final_epochs=1, slow=MNIST_SLOW),
+    Grid("synth-binary", {1: (0.001, 0.01), 8: (0.01, 0.1), 64: (0.01, 0.1), 512: (0.1, 1.0), "full": (0.1, 1.0)},
+         final_epochs=1, slow=((1, ANY),)),
+    Grid("mnist-seed-logreg", {1: (0.001, 0.01, 0.1), 8: (0.01, 0.1, 1.0), 64: (0.1, 1.0, 3.0),
+                               512: (1.0, 3.0, 10.0), "full": (1.0, 3.0, 10.0)}, final_epochs=1, slow=MNIST_SLOW),
+    Grid("toy-linear", {1: (0.01, 0.03, 0.1), "full": (0.01, 0.03, 0.1)}, final_epochs=100),
+    Grid("random-mlp", {1: (1e-7, 1e-6), 8: (1e-7, 1e-6), "full": (1e-6, 3e-6)}, final_epochs=100),
+]}
 # The sample budget of a samples-to-target run, in epochs, by batch size (small batches reach targets in fewer epochs).
 TARGET_EPOCHS = {1: 2, 8: 3, 64: 5, 512: 20, "full": 100}
-TARGET_WORKLOADS = {"quick": ["mnist-logreg"], "default": ["mnist-logreg", "airfoil-linreg", "synth-regression"],
-                    "full": list(LR_GRID)}
-QUICK_LRS = {1: (0.01,), 64: (0.5,), "full": (1.0,)}  # quick: one sensible lr for three batch sizes
 
-# Final loss after a fixed budget (epochs) per workload, at the middle lr of each batch size's grid.
-FINAL_EPOCHS = {"mnist-logreg": 1, "airfoil-linreg": 2, "synth-regression": 5, "mnist-mlp": 1, "synth-binary": 1,
-                "mnist-seed-logreg": 1, "toy-linear": 100, "random-mlp": 100}
-FINAL_QUICK = [("synth-regression", 1000, (1, 64, "full"))]
+
+@dataclass(frozen=True)
+class Profile:
+    epoch_time: list  # [(workload, training-set slice or None, batch sizes)]
+    samples_to_target: list  # [workload]
+    final_loss: list  # [(workload, slice, batch sizes)]
+    rounds: int  # timed rounds (epochs) per epoch-time case, after one warm-up round
+    slow_rounds: int  # for the Grid's slow cases
+    lr_override: dict = field(default_factory=dict)  # batch size -> lrs (quick: one sensible lr per batch size)
+
+
+PROFILES = {
+    "quick": Profile([("mnist-logreg", 2000, (1, 64, "full")), ("synth-regression", 1000, (1, 64, "full"))],
+                     ["mnist-logreg"], [("synth-regression", 1000, (1, 64, "full"))], rounds=2, slow_rounds=2,
+                     lr_override={1: (0.01,), 64: (0.5,), "full": (1.0,)}),
+    "default": Profile([(w, None, BATCH_SIZES) for w in ("mnist-logreg", "airfoil-linreg", "synth-regression")],
+                       ["mnist-logreg", "airfoil-linreg", "synth-regression"],
+                       [(w, None, BATCH_SIZES) for w in ("mnist-logreg", "airfoil-linreg", "synth-regression")],
+                       rounds=3, slow_rounds=1),
+    "full": Profile([(w, None, BATCH_SIZES) for w in GRIDS], list(GRIDS), [(w, None, BATCH_SIZES) for w in GRIDS],
+                    rounds=5, slow_rounds=2),
+}
 
 
 @dataclass(frozen=True)
 class Case:
+    """One benchmark case: its plain parameters (what pytest parametrizes) and what the grid adds."""
+
     kind: str  # "epoch_time", "samples_to_target", "final_loss"
     workload: str
     device: str
+    feed: str
+    step: str
     batch_size: int | str
-    path: str = "preloaded"
-    impl: str = "closed-form"
-    lr: float | None = None
-    subset: int | None = None
+    lr: float | None
+    subset: int | None
     rounds: int = 1
     epochs: float | None = None
+
+    PARAMS = ("workload", "device", "feed", "step", "batch_size", "lr", "subset")
+
+    @property
+    def params(self) -> tuple:
+        return tuple(getattr(self, k) for k in self.PARAMS)
 
     @property
     def id(self) -> str:
         parts = [self.workload, self.device]
-        if self.kind in ("epoch_time", "c_loop"):
-            parts += [self.path, self.impl]
+        if self.kind == "epoch_time":
+            parts += [self.feed, self.step]
         parts.append(f"bs{self.batch_size}")
-        if self.lr is not None and self.kind not in ("epoch_time", "c_loop"):
+        if self.kind != "epoch_time":
             parts.append(f"lr{self.lr:g}")
         if self.subset:
             parts.append(f"n{self.subset}")
         return "-".join(parts)
-
-    def config(self, data_dir: str, **changes) -> RunConfig:
-        kw = dict(workload=self.workload, batch_size=self.batch_size, lr=self.lr, path=self.path, impl=self.impl,
-                  device=self.device, subset=self.subset, epochs=self.epochs, data_dir=data_dir)
-        return RunConfig(**{**kw, **changes})
 
     @property
     def group(self) -> str:
         return f"{self.kind.replace('_', '-')} {self.workload} {self.device}"
 
 
-def _n(workload: str) -> int | None:
-    return {"toy-linear": 3, "random-mlp": 64, "airfoil-linreg": 1500}.get(workload)
-
-
-def _fits(workload: str, bs, subset) -> bool:
-    n = subset or _n(workload)
-    return bs == "full" or n is None or bs < n
-
-
-def is_slow(workload: str, subset, bs, path: str) -> bool:
-    """Seconds per epoch on a 2-core CPU: full MNIST through the DataLoader, or batch 1 on full MNIST or synth data."""
-    big = not subset and (workload.startswith("mnist") or workload.startswith("synth"))
-    return big and (bs == 1 or (path == "dataloader" and workload.startswith("mnist")))
-
-
-def impls(workload: str, device: str) -> tuple[str, ...]:
-    return tuple(i for i in IMPLS if i != "fused" or workload in FUSED_WORKLOADS)
-
-
 def epoch_time_cases(profile: str, devices) -> list[Case]:
-    return [
-        Case("epoch_time", w, dev, bs, path, impl, subset=subset,
-             rounds=SLOW_ROUNDS[profile] if is_slow(w, subset, bs, path) else ROUNDS[profile])
-        for w, subset, sizes in EPOCH_TIME[profile] for dev in devices for bs in sizes if _fits(w, bs, subset)
-        for path in PATHS for impl in impls(w, dev)
-    ]
+    prof, out = PROFILES[profile], []
+    for w, subset, sizes in prof.epoch_time:
+        g, wl = GRIDS[w], WORKLOADS[w]
+        for dev in devices:
+            for bs in sizes:
+                if not g.fits(bs, subset):
+                    continue
+                for feed in FEEDS:
+                    for spec in STEPS.values():
+                        if spec.supports(wl, dev, bs, "float32") is None:
+                            rounds = prof.slow_rounds if g.is_slow(bs, feed, subset) else prof.rounds
+                            out.append(Case("epoch_time", w, dev, feed, spec.name, bs, wl.lr, subset, rounds))
+    return out
 
 
 def samples_to_target_cases(profile: str, devices) -> list[Case]:
-    cases = []
-    for w in TARGET_WORKLOADS[profile]:
-        grid = QUICK_LRS if profile == "quick" else LR_GRID[w]
+    prof, out = PROFILES[profile], []
+    for w in prof.samples_to_target:
+        g = GRIDS[w]
         for dev in devices:
-            for bs, lrs in grid.items():
-                if _fits(w, bs, None):
-                    cases += [Case("samples_to_target", w, dev, bs, lr=lr, epochs=TARGET_EPOCHS[bs]) for lr in lrs]
-    return cases
+            for bs, lrs in (prof.lr_override or g.lrs).items():
+                if g.fits(bs):
+                    out += [Case("samples_to_target", w, dev, "preloaded", "closed-form", bs, lr, None,
+                                 epochs=TARGET_EPOCHS[bs]) for lr in lrs]
+    return out
 
 
 def final_loss_cases(profile: str, devices) -> list[Case]:
-    scope = FINAL_QUICK if profile == "quick" else [(w, None, BATCH_SIZES) for w in TARGET_WORKLOADS[profile]]
-    return [
-        Case("final_loss", w, dev, bs, lr=LR_GRID[w][bs][len(LR_GRID[w][bs]) // 2], subset=subset,
-             epochs=FINAL_EPOCHS[w])
-        for w, subset, sizes in scope for dev in devices for bs in sizes if bs in LR_GRID[w] and _fits(w, bs, subset)
-    ]
+    return [Case("final_loss", w, dev, "preloaded", "closed-form", bs, GRIDS[w].middle_lr(bs), subset,
+                 epochs=GRIDS[w].final_epochs)
+            for w, subset, sizes in PROFILES[profile].final_loss for dev in devices for bs in sizes
+            if bs in GRIDS[w].lrs and GRIDS[w].fits(bs, subset)]
 
 
-# The plain C loop of issue 6 (SGD, batch 1, softmax regression), timed beside the fused step.
-C_LOOP = {"quick": [("mnist-logreg", 2000)], "default": [("mnist-logreg", None)], "full": [("mnist-logreg", None)]}
-
-
-def c_loop_cases(profile: str, devices) -> list[Case]:
-    return [Case("c_loop", w, "cpu", 1, "preloaded", "c-loop", lr=0.01, subset=subset, rounds=ROUNDS[profile])
-            for w, subset in C_LOOP[profile]]
-
-
-CASES = {"c_loop": c_loop_cases, "epoch_time": epoch_time_cases, "samples_to_target": samples_to_target_cases, "final_loss": final_loss_cases}
+CASES = {"epoch_time": epoch_time_cases, "samples_to_target": samples_to_target_cases,
+         "final_loss": final_loss_cases}

@@ -1,21 +1,22 @@
-"""Seconds per epoch: one round is one epoch of optimization from a fresh model, and nothing else."""
-from gdcore import Trainer
-from runs import epoch_record
+"""Seconds per epoch: one round is one epoch of optimization from a fresh model, and nothing else. Every step in the
+registry that supports the case is timed here, the C loop included."""
+from gdcore.train import RunSetup
+from runs import config, epoch_record
 
 KIND = "epoch_time"
 
 
-def test_epoch_time(benchmark, case, gd):
-    # loads the data and moves it to the device, not timed; a fused step gets a whole epoch per call
-    tr = Trainer(case.config(gd["data_dir"], eval_every=10**12))
+def test_epoch_time(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset):
+    # loads the data and moves it to the device, not timed; a block step gets a whole epoch per call
+    tr = RunSetup(config(case, gd, epochs=None, eval_every=10**12))
 
     def fresh_model():
-        step = tr.fresh()
+        step_fn = tr.fresh()  # builds the model and the step (compiling any kernel), not timed
         tr.device.sync()
-        return (step,), {}
+        return (step_fn,), {}
 
-    def one_epoch(step):
-        tr.epoch(step)
+    def one_epoch(step_fn):
+        tr.epoch(step_fn)
         tr.device.sync()  # pytest-benchmark reads its clock when this returns: queued GPU work is inside the timing
 
     benchmark.group = case.group

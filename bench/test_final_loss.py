@@ -4,6 +4,6 @@ from runs import benchmark_run
 KIND = "final_loss"
 
 
-def test_final_loss(benchmark, case, gd):
-    r = benchmark_run(benchmark, case, gd, KIND)
+def test_final_loss(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset):
+    r = benchmark_run(benchmark, case, gd)
     assert r["samples_seen"] > 0

@@ -4,6 +4,6 @@ from runs import benchmark_run
 KIND = "samples_to_target"
 
 
-def test_samples_to_target(benchmark, case, gd):
-    r = benchmark_run(benchmark, case, gd, KIND, stop_at_target=True)
+def test_samples_to_target(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset):
+    r = benchmark_run(benchmark, case, gd, stop_at_target=True)
     assert r["samples_seen"] > 0

@@ -10,6 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .feeds import FEEDS  # noqa: E402
+from .steps import STEPS  # noqa: E402
+
 Table = tuple[list[str], list[list]]
 DPI = 100
 
@@ -25,7 +28,7 @@ def best_runs(rows) -> list:
     """Samples-to-target runs marked best_lr (or, in files without the mark, the one with fewest samples)."""
     runs = [r for r in rows if r.kind == "samples_to_target"]
     best = []
-    for _, rs in group(runs, "workload", "device", "path", "impl", "batch_size").items():
+    for _, rs in group(runs, "workload", "device", "feed", "step", "batch_size").items():
         marked = [r for r in rs if r.best_lr]
         best.append(marked[0] if marked else min(rs, key=lambda r: (r.samples_to_target is None, r.samples_to_target or 0)))
     return best
@@ -77,9 +80,10 @@ def epoch_time(rows, path: Path) -> Table | None:
     fig, axes = panels(1, len(by_w))
     table = []
     for ax, ((w,), rs) in zip(axes.flat, by_w.items()):
-        for (dev, p, impl), line in group(rs, "device", "path", "impl").items():
+        for (dev, p, impl), line in group(rs, "device", "feed", "step").items():
             line.sort(key=lambda r: r.batch_size)
-            style = dict(marker="*", ms=10, color="k", ls="none") if impl == "c-loop" else \
+            reference = STEPS.get(impl) is not None and STEPS[impl].family == "reference"
+            style = dict(marker="*", ms=10, color="k", ls="none") if reference else \
                 dict(marker="o", ms=3, ls="-" if p == "preloaded" else ":")
             ax.loglog([r.batch_size for r in line], [r.median for r in line], label=f"{dev} {p} {impl}", **style)
             for r in line:
@@ -94,7 +98,7 @@ def epoch_time(rows, path: Path) -> Table | None:
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("Seconds per epoch against batch size (median of rounds)")
     finish(fig, axes, rows, path)
-    return ["workload", "device", "path", "impl", "batch size", "s/epoch (median)", "limit s/epoch",
+    return ["workload", "device", "feed", "step", "batch size", "s/epoch (median)", "limit s/epoch",
             "fraction of limit"], table
 
 
@@ -183,9 +187,10 @@ def curves(rows, path: Path) -> Table | None:
 
 
 def speedups(rows, path: Path) -> Table | None:
-    """Speedup of preloaded over dataloader (per impl), and of each impl over autograd (per path)."""
+    """Speedup of each feed over dataloader (per step), and of each step over autograd (per feed): the base's seconds
+    per epoch divided by the other's, so above 1 is faster. Feeds and steps come from the registries."""
     rows = [r for r in rows if r.kind == "epoch_time" and r.median]
-    t = {(r.workload, r.device, r.path, r.impl, r.batch_size): r.median for r in rows}
+    t = {(r.workload, r.device, r.feed, r.step, r.batch_size): r.median for r in rows}
     by_w = group(rows, "workload")
     if not rows:
         return None
@@ -194,10 +199,10 @@ def speedups(rows, path: Path) -> Table | None:
     for ax, ((w,), rs) in zip(axes.flat, by_w.items()):
         sizes = sorted({r.batch_size for r in rs})
         for dev in sorted({r.device for r in rs}):
-            lines = [(f"{dev} preloaded / dataloader ({impl})", ("dataloader", impl), ("preloaded", impl))
-                     for impl in ("autograd", "optim", "closed-form")]
-            lines += [(f"{dev} {impl} / autograd ({p})", (p, "autograd"), (p, impl))
-                      for p in ("preloaded", "dataloader") for impl in ("optim", "closed-form")]
+            lines = [(f"{dev} {feed} over dataloader ({step})", ("dataloader", step), (feed, step))
+                     for feed in FEEDS if feed != "dataloader" for step in STEPS]
+            lines += [(f"{dev} {step} over autograd ({feed})", (feed, "autograd"), (feed, step))
+                      for feed in FEEDS for step in STEPS if step != "autograd"]
             for label, base, new in lines:
                 pts = [(b, t[(w, dev, *base, b)] / t[(w, dev, *new, b)]) for b in sizes
                        if (w, dev, *base, b) in t and (w, dev, *new, b) in t]
@@ -205,7 +210,7 @@ def speedups(rows, path: Path) -> Table | None:
                     ax.semilogx([b for b, _ in pts], [s for _, s in pts], marker="o", ms=3, label=label)
                     table += [[w, label, b, s] for b, s in pts]
         ax.axhline(1, color="k", lw=0.8)
-        ax.set(yscale="log", title=w, xlabel="batch size (samples)", ylabel="speedup (x, time ratio)")
+        ax.set(yscale="log", title=w, xlabel="batch size (samples)", ylabel="speedup (x): base s/epoch / this s/epoch")
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("What the data path and the step implementation cost: speedups per batch size")
     finish(fig, axes, rows, path, ncol=3)
@@ -218,7 +223,7 @@ def hardware(rows, path: Path) -> Table | None:
     hw = list(dict.fromkeys(f"{r.machine} ({r.device})" for r in rows))
     if len(hw) < 2:
         return None
-    cases = group(rows, "workload", "path", "impl", "batch_size")
+    cases = group(rows, "workload", "feed", "step", "batch_size")
     common = {k: {f"{r.machine} ({r.device})": r.median for r in rs} for k, rs in cases.items()}
     common = {k: v for k, v in common.items() if len(v) >= 2 and hw[0] in v}
     if not common:
@@ -240,5 +245,5 @@ def hardware(rows, path: Path) -> Table | None:
     plt.close(fig)
     table = [[*k, *[common[k].get(h) for h in hw], *[(common[k][hw[0]] / common[k][h]) if h in common[k] else None
                                                      for h in hw[1:]]] for k in keys]
-    return ["workload", "path", "impl", "batch size", *[f"s/epoch {h}" for h in hw],
+    return ["workload", "feed", "step", "batch size", *[f"s/epoch {h}" for h in hw],
             *[f"speedup {h}" for h in hw[1:]]], table

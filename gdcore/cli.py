@@ -1,14 +1,22 @@
-"""The `gdcore` command. User mistakes end with one line on stderr and exit code 2, never a traceback."""
+"""The `gdcore` command. User mistakes end with one line on stderr and exit code 2, never a traceback.
+
+This module imports only the standard library at load time: torch and the engine are imported inside main(), so a
+Ctrl-C during start-up ends with one line too."""
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import sys
 from pathlib import Path
 
-from .config import DEVICES, IMPLS, PATHS, ConfigError, RunConfig
-from .workloads import WORKLOADS
+RUN_EXAMPLES = """examples:
+  gdcore run --workload mnist-logreg                          batch 64, lr 0.1, 1 epoch, preloaded, autograd
+  gdcore run --workload mnist-logreg --batch-size 1 --lr 0.01 --step closed-form --stop-at-target
+  gdcore run --workload airfoil-linreg --batch-size full --lr 1 --epochs 6
+  gdcore run --workload mnist-logreg --step fused --batch-size 64 --threads 1 --samples 3000 --eval-every 1000
+
+stdout holds exactly one JSON record; progress goes to stderr (silent with --quiet)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,8 +42,19 @@ def _number(kind, what, allowed):
     return parse
 
 
+_THREADS = _number(int, "thread count", "an integer above 0")
+
+
 def add_run_parser(sub) -> None:
-    p = sub.add_parser("run", help="run one configuration and print its JSON record")
+    from .config import DTYPES, RunConfig
+    from .device import DEVICES
+    from .feeds import FEEDS
+    from .steps import STEPS
+    from .workloads import WORKLOADS
+
+    p = sub.add_parser("run", help="run one configuration and print its JSON record", epilog=RUN_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Runs one configuration of the training loop and prints its record as JSON.")
     d = RunConfig()
     p.add_argument("--workload", default=d.workload, help=f"one of: {', '.join(WORKLOADS)} (default: %(default)s)")
     p.add_argument("--batch-size", type=_batch_size, default=None,
@@ -50,26 +69,29 @@ def add_run_parser(sub) -> None:
     p.add_argument("--target", type=_number(float, "target", "a number in the metric's range"), default=None,
                    help="target for the workload's metric (default: the workload's)")
     p.add_argument("--stop-at-target", action="store_true", help="end the run when the target is reached")
-    p.add_argument("--path", default=d.path, help=f"one of: {', '.join(PATHS)} (default: %(default)s)")
-    p.add_argument("--impl", default=d.impl, help=f"one of: {', '.join(IMPLS)} (default: %(default)s)")
+    p.add_argument("--feed", "--path", dest="feed", default=d.feed,
+                   help=f"how batches reach the step: {', '.join(FEEDS)} (default: %(default)s; --path is an alias)")
+    p.add_argument("--step", "--impl", dest="step", default=d.step,
+                   help=f"how a step is written: {', '.join(STEPS)} (default: %(default)s; --impl is an alias)")
     p.add_argument("--device", default=d.device, help=f"one of: {', '.join(DEVICES)} (default: %(default)s)")
-    p.add_argument("--seed", type=_number(int, "seed", "an integer"), default=d.seed)
+    p.add_argument("--seed", type=_number(int, "seed", "an integer"), default=d.seed,
+                   help="seeds the synthetic data, the initial weights and the shuffle (default: %(default)s)")
     p.add_argument("--data-dir", default=None, help="where MNIST/ and airfoil/ are (default: $GDCORE_DATA_DIR, else ./data)")
     p.add_argument("--no-download", action="store_true", help="never fetch missing data files")
     p.add_argument("--eval-every", type=_number(int, "eval-every", "an integer number of samples above 0"),
                    default=None, help="samples between evaluations (default: the workload's)")
-    p.add_argument("--threads", type=_number(int, "thread count", "an integer above 0"), default=None,
-                   help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--dtype", default=d.dtype, help="float32 or float64 (default: %(default)s)")
+    p.add_argument("--threads", type=_THREADS, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--dtype", default=d.dtype, help=f"one of: {', '.join(DTYPES)} (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def cmd_run(args) -> int:
+    from .config import RunConfig
     from .train import run
 
     cfg = RunConfig(
         workload=args.workload, batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, samples=args.samples,
-        target=args.target, stop_at_target=args.stop_at_target, path=args.path, impl=args.impl, device=args.device,
+        target=args.target, stop_at_target=args.stop_at_target, feed=args.feed, step=args.step, device=args.device,
         seed=args.seed, data_dir=args.data_dir, download=not args.no_download, eval_every=args.eval_every,
         threads=args.threads, dtype=args.dtype,
     )
@@ -81,16 +103,37 @@ def cmd_run(args) -> int:
               f"metric {m if m is None else format(m, '.6g')}", file=sys.stderr, flush=True)
 
     record = run(cfg, progress=None if args.quiet else progress)
-    json.dump(record, sys.stdout, allow_nan=False)
-    sys.stdout.write("\n")
+    emit(json.dumps(record, allow_nan=False) + "\n")
     return 0
 
 
+def emit(text: str) -> None:
+    """Writes the result to stdout; a closed, full or broken stdout is the user's one-line error, not a traceback."""
+    from .errors import ConfigError
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as e:
+        _silence_stdout()
+        raise ConfigError(f"cannot write the result to stdout ({e.strerror or type(e).__name__}); "
+                          "allowed: a stdout that is open and has room") from None
+
+
+def _silence_stdout() -> None:
+    """Points fd 1 at /dev/null, so the interpreter's own flush at exit does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 def add_report_parsers(sub) -> None:
-    p = sub.add_parser("report", help="turn benchmark JSON files into PNG charts and report.md")
+    p = sub.add_parser("report", help="turn benchmark JSON files into charts and report.md")
     p.add_argument("paths", nargs="*", default=[".benchmarks"], metavar="PATH",
                    help="JSON files or folders searched for them (default: .benchmarks)")
-    p.add_argument("--out", default="report", help="output folder (default: %(default)s)")
+    p.add_argument("--out", default="report", help="output folder, owned by gdcore report (default: %(default)s)")
     c = sub.add_parser("compare", help="compare two runs; exit 1 when a metric regresses past --fail-on")
     c.add_argument("base", metavar="BASE", help="a JSON file or an autosave number like 0001")
     c.add_argument("new", metavar="NEW", help="a JSON file or an autosave number like 0002")
@@ -98,25 +141,34 @@ def add_report_parsers(sub) -> None:
                    help="e.g. median:10%%,samples_to_target:15%%,final_train_loss:5%%")
 
 
+ROOFLINE_DEVICES = ("all", "cpu", "cuda")
+
+
 def add_roofline_parser(sub) -> None:
     p = sub.add_parser("roofline", help="measure each device's matrix-multiply peak and memory bandwidth")
-    p.add_argument("--device", default="all", help="cpu, cuda, or all present (default: %(default)s)")
-    p.add_argument("--threads", type=_number(int, "thread count", "an integer above 0"), default=None)
+    p.add_argument("--device", default="all",
+                   help=f"one of: {', '.join(ROOFLINE_DEVICES)} ('all': every device present; default: %(default)s)")
+    p.add_argument("--threads", type=_THREADS, default=None, help="torch CPU threads (default: torch's choice)")
 
 
 def cmd_roofline(args) -> int:
     import torch
 
+    from .config import MAX_THREADS
+    from .errors import ConfigError
     from .roofline import measure
 
-    if args.threads:
+    if args.device not in ROOFLINE_DEVICES:
+        raise ConfigError(f"invalid device {args.device!r}; allowed: {', '.join(ROOFLINE_DEVICES)}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but torch sees no CUDA GPU here; allowed: cpu, all")
+    if args.threads is not None:
+        if not 1 <= args.threads <= MAX_THREADS:
+            raise ConfigError(f"invalid threads {args.threads}; allowed: an integer from 1 to {MAX_THREADS}")
         torch.set_num_threads(args.threads)
-    if args.device not in ("all", "cpu", "cuda"):
-        raise ConfigError(f"unknown device {args.device!r}; allowed: all, cpu, cuda")
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
-    results = [measure(d) for d in devices if not (args.device == "all" and d == "cuda" and not torch.cuda.is_available())]
-    json.dump(results, sys.stdout, indent=1)
-    sys.stdout.write("\n")
+    results = [measure(d) for d in devices if d == "cpu" or torch.cuda.is_available()]
+    emit(json.dumps(results, indent=1) + "\n")
     return 0
 
 
@@ -127,10 +179,28 @@ def add_seeds_parser(sub) -> None:
     p.add_argument("--quick", action="store_true", help="only documents 001, 002 and 004's loss sequence (seconds)")
 
 
+def writable_file(path: Path) -> None:
+    """ConfigError now, before minutes of work, when `path` cannot be written as a file."""
+    from .errors import ConfigError
+
+    if path.is_dir():
+        raise ConfigError(f"--out {path} is a folder; allowed: a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"--out {path}: cannot create its folder ({e.strerror}); allowed: a writable path") from None
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"--out {path} is not writable; allowed: a file in a folder you can write")
+
+
 def cmd_seeds(args) -> int:
     from .seeds import run_seeds
 
-    out = run_seeds(Path(args.out), args.data_dir, args.quick)
+    out = Path(args.out)
+    writable_file(out)
+    run_seeds(out, args.data_dir, args.quick)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
@@ -149,22 +219,38 @@ def cmd_compare(args) -> int:
     return run_compare(args.base, args.new, args.fail_on)
 
 
+COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "roofline": cmd_roofline, "seeds": cmd_seeds}
+
+
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("gdcore: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv) -> int:
+    from . import __version__
+
+    if sys.stdout is None:  # started with stdout closed: the result would be lost
+        print("gdcore: error: stdout is closed; allowed: an open stdout (redirect it to a file)", file=sys.stderr)
+        return 2
     parser = _Parser(prog="gdcore", description="Benchmarks for GD, SGD and mini-batch SGD.")
+    parser.add_argument("--version", action="version", version=f"gdcore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from .errors import ConfigError
+
     add_run_parser(sub)
     add_report_parsers(sub)
     add_roofline_parser(sub)
     add_seeds_parser(sub)
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "roofline": cmd_roofline, "seeds": cmd_seeds}[args.command](args)
+        return COMMANDS[args.command](args)
     except ConfigError as e:
         print(f"gdcore: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("gdcore: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

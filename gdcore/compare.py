@@ -5,7 +5,7 @@ import math
 import re
 from pathlib import Path
 
-from .config import ConfigError
+from .errors import ConfigError
 from .results import Row, load_file
 
 STATS = ("min", "max", "mean", "median")

@@ -1,18 +1,25 @@
-"""The frozen description of one run: what the CLI builds, the benchmarks parametrize and every record stores."""
+"""The frozen description of one run: what the CLI builds, the benchmarks parametrize and every record stores.
+Every field is checked when a RunConfig is made; the allowed choices are read from the registries."""
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 
-PATHS = ("dataloader", "preloaded")
-IMPLS = ("autograd", "optim", "closed-form", "fused")
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("float32", "float64")
+import torch
 
+from .device import DEVICES
+from .errors import ConfigError
+from .feeds import FEEDS
+from .models import check_init
+from .steps import STEPS
+from .workloads import WORKLOADS
 
-class ConfigError(ValueError):
-    """A user's mistake in a run's configuration or data: one line, what was wrong and what is allowed."""
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64 bits; Python ints beyond overflow
+MAX_THREADS = 4096  # torch.set_num_threads takes an int32; more threads than this is a typo
+MAX_SAMPLES = 10**15  # a budget no run can finish is a mistake, not a benchmark
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,8 @@ class RunConfig:
     epochs: float | None = None  # budget in epochs (may be fractional); at most one of epochs/samples
     samples: int | None = None  # budget in samples seen; None with epochs None: the workload's default budget
     target: float | None = None  # None: the workload's default target for its metric
-    path: str = "preloaded"  # how batches reach the step: "dataloader" or "preloaded"
-    impl: str = "autograd"  # how a step is written: "autograd", "optim", "closed-form" or "fused" (linear models)
+    feed: str = "preloaded"  # how batches reach the step (gdcore.feeds.FEEDS)
+    step: str = "autograd"  # how a step is written (gdcore.steps.STEPS)
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when present)
     seed: int = 0  # seeds synthetic data, model init and shuffling; the same on every device
     data_dir: str | None = None  # None: $GDCORE_DATA_DIR, else ./data
@@ -36,6 +43,9 @@ class RunConfig:
     download: bool = True  # fetch missing MNIST/airfoil files from their public homes
     subset: int | None = None  # use only the first `subset` training samples (quick benchmark profiles)
 
+    def __post_init__(self):
+        check(self)
+
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
 
@@ -43,42 +53,70 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def check_choice(what: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ConfigError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
+def _bad(field: str, value, allowed: str) -> ConfigError:
+    return ConfigError(f"invalid {field} {value!r}; allowed: {allowed}")
 
 
-def check_static(cfg: RunConfig, workloads) -> None:
-    """Checks everything that does not need the data (the batch size against N is checked once N is known)."""
-    check_choice("workload", cfg.workload, workloads)
-    check_choice("path", cfg.path, PATHS)
-    check_choice("impl", cfg.impl, IMPLS)
-    check_choice("device", cfg.device, DEVICES)
-    check_choice("dtype", cfg.dtype, DTYPES)
-    if cfg.lr is not None and not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise ConfigError(f"invalid learning rate {cfg.lr!r}; allowed: a finite number above 0")
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _choice(field: str, value, allowed) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise _bad(field, value, ", ".join(allowed))
+
+
+def _positive_int(field: str, value, high: int, optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    if not _is_int(value) or not 1 <= value <= high:
+        raise _bad(field, value, f"an integer from 1 to {high}" + (", or None" if optional else ""))
+
+
+def check(cfg: RunConfig) -> None:
+    """Types and ranges of every field (the batch size against N is checked once N is known)."""
+    _choice("workload", cfg.workload, WORKLOADS.names())
+    _choice("feed", cfg.feed, FEEDS.names())
+    _choice("step", cfg.step, STEPS.names())
+    _choice("device", cfg.device, DEVICES)
+    _choice("dtype", cfg.dtype, tuple(DTYPES))
+    bs = cfg.batch_size
+    if not (bs is None or bs == "full" or (_is_int(bs) and 1 <= bs <= MAX_SAMPLES)):
+        raise _bad("batch_size", bs, "an integer from 1 to N, or 'full'")
+    if cfg.lr is not None and not (_is_real(cfg.lr) and math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise _bad("lr", cfg.lr, "a finite number above 0")
     if cfg.epochs is not None and cfg.samples is not None:
         raise ConfigError("give the budget as epochs or as samples, not both")
-    if cfg.epochs is not None and not (math.isfinite(cfg.epochs) and cfg.epochs > 0):
-        raise ConfigError(f"invalid budget: epochs {cfg.epochs!r}; allowed: a number above 0")
-    if cfg.samples is not None and not cfg.samples > 0:
-        raise ConfigError(f"invalid budget: samples {cfg.samples!r}; allowed: an integer above 0")
-    if cfg.eval_every is not None and not cfg.eval_every > 0:
-        raise ConfigError(f"invalid eval_every {cfg.eval_every!r}; allowed: an integer above 0 (samples)")
-    if cfg.threads is not None and not cfg.threads > 0:
-        raise ConfigError(f"invalid thread count {cfg.threads!r}; allowed: an integer above 0")
-    if cfg.subset is not None and not cfg.subset > 0:
-        raise ConfigError(f"invalid subset {cfg.subset!r}; allowed: an integer above 0")
-    bs = cfg.batch_size
-    if bs is not None and bs != "full" and not (isinstance(bs, int) and not isinstance(bs, bool)):
-        raise ConfigError(f"invalid batch size {bs!r}; allowed: an integer from 1 to N, or 'full'")
-    if isinstance(bs, int) and bs < 1:
-        raise ConfigError(f"invalid batch size {bs}; allowed: an integer from 1 to N, or 'full'")
+    if cfg.epochs is not None and not (_is_real(cfg.epochs) and math.isfinite(cfg.epochs) and 0 < cfg.epochs <= 1e9):
+        raise _bad("epochs", cfg.epochs, "a number of epochs above 0 (at most 1e9)")
+    _positive_int("samples", cfg.samples, MAX_SAMPLES)
+    _positive_int("eval_every", cfg.eval_every, MAX_SAMPLES)
+    _positive_int("threads", cfg.threads, MAX_THREADS)
+    _positive_int("subset", cfg.subset, MAX_SAMPLES)
+    if not _is_int(cfg.seed) or not 0 <= cfg.seed <= MAX_SEED:
+        raise _bad("seed", cfg.seed, f"an integer from 0 to {MAX_SEED}")
+    if cfg.target is not None:
+        if not _is_real(cfg.target):
+            raise _bad("target", cfg.target, "a number in the metric's range")
+        problem = WORKLOADS[cfg.workload].metric.check_target(cfg.target)
+        if problem:
+            raise ConfigError(problem)
+    if not (cfg.data_dir is None or isinstance(cfg.data_dir, (str, os.PathLike))):
+        raise _bad("data_dir", cfg.data_dir, "a folder path (str), or None for $GDCORE_DATA_DIR or ./data")
+    for flag in ("stop_at_target", "download"):
+        if not isinstance(getattr(cfg, flag), bool):
+            raise _bad(flag, getattr(cfg, flag), "True or False")
+    if cfg.init is not None:
+        check_init(cfg.init)
 
 
 def resolve_batch_size(bs, n: int) -> int:
     if bs == "full":
         return n
     if not 1 <= bs <= n:
-        raise ConfigError(f"invalid batch size {bs}; allowed: an integer from 1 to N={n}, or 'full'")
+        raise ConfigError(f"invalid batch_size {bs}; allowed: an integer from 1 to N={n}, or 'full'")
     return bs

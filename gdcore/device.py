@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import ConfigError
+from .errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")  # "auto": cuda when torch sees a GPU, else cpu
 
 
 @dataclass(frozen=True)
@@ -54,4 +56,4 @@ def resolve_device(name: str) -> Device:
             raise ConfigError("device 'cuda' asked for, but torch sees no CUDA GPU here; allowed: cpu, auto")
         dev = torch.device("cuda", torch.cuda.current_device())
         return Device("cuda", dev, torch.cuda.get_device_name(dev))
-    raise ConfigError(f"unknown device {name!r}; allowed: auto, cpu, cuda")
+    raise ConfigError(f"invalid device {name!r}; allowed: {', '.join(DEVICES)}")

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from .config import ConfigError
+from .errors import ConfigError
 
 LAYERS = (nn.Linear, nn.ReLU, nn.Sigmoid, nn.Softmax)
 INITS = "default, zeros, normal:STD, const:V, xavier, he"
@@ -22,16 +22,25 @@ def mlp(sizes: list[int], *, bias: bool = True, head: tuple[nn.Module, ...] = ()
     return nn.Sequential(*layers, *head)
 
 
-def apply_init(model: nn.Sequential, spec: str) -> None:
-    """Re-initialises every Linear: weights by `spec`, biases to zero (except for "default", nn.Linear's own)."""
+def check_init(spec) -> tuple[str, float | None]:
+    """(kind, value) of an init spec; ConfigError naming what is allowed when it is not one."""
+    if not isinstance(spec, str):
+        raise ConfigError(f"invalid init {spec!r}; allowed: {INITS}")
     kind, _, arg = spec.partition(":")
     try:
         value = float(arg) if arg else None
     except ValueError:
         value = math.nan
     known = {"default": False, "zeros": False, "xavier": False, "he": False, "normal": True, "const": True}
-    if kind not in known or known[kind] != (value is not None) or (value is not None and not math.isfinite(value)):
-        raise ConfigError(f"unknown init {spec!r}; allowed: {INITS}")
+    if kind not in known or known[kind] != (value is not None) or (value is not None and not math.isfinite(value)) \
+            or (kind == "normal" and not value > 0):
+        raise ConfigError(f"invalid init {spec!r}; allowed: {INITS} (STD above 0, V finite)")
+    return kind, value
+
+
+def apply_init(model: nn.Sequential, spec: str) -> None:
+    """Re-initialises every Linear: weights by `spec`, biases to zero (except for "default", nn.Linear's own)."""
+    kind, value = check_init(spec)
     if kind == "default":
         return
     with torch.no_grad():

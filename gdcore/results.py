@@ -6,14 +6,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError
-
-REQUIRED = ("kind", "workload", "device", "path", "impl", "batch_size")
-OPTIONAL = {"lr": None, "samples_to_target": None, "steps_to_target": None, "seconds_to_target": None,
-            "final_train_loss": None, "final_test_metric": None, "final_test_loss": None, "metric_name": None,
-            "target": None, "best_lr": None, "curve": [], "seconds_per_epoch": [], "train_seconds": None,
-            "diverged": False, "profile": None, "torch_version": None, "threads": None, "device_name": None,
-            "epoch_flops": None, "epoch_bytes": None, "samples_seen": None}
+from .errors import ConfigError
+from .record import Record
 
 
 @dataclass
@@ -39,7 +33,7 @@ class Row:
 
 def machine_label(info: dict) -> str:
     """CPU model, and the GPU when one was present: what tells machines apart in a hardware comparison."""
-    cpu = info.get("cpu") or {}
+    cpu = info.get("cpu") if isinstance(info.get("cpu"), dict) else {}
     name = cpu.get("brand_raw") or info.get("processor") or info.get("node") or "unknown machine"
     gpu = info.get("gpu_name")
     return f"{name} + {gpu}" if gpu else name
@@ -70,23 +64,33 @@ def load_file(path: Path) -> list[Row]:
         raise ConfigError(f"{path}: cannot be read ({e.__class__.__name__})") from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}: not valid JSON, perhaps truncated ({e.msg} at line {e.lineno})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) or "machine_info" not in doc:
-        raise ConfigError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list and 'machine_info')")
-    machine = machine_label(doc["machine_info"] or {})
-    roofline = (doc["machine_info"] or {}).get("gdcore_roofline") or {}
-    rows, skipped = [], 0
-    for b in doc["benchmarks"]:
-        info = b.get("extra_info") or {}
-        if not all(k in info for k in REQUIRED) or not isinstance(b.get("stats"), dict):
-            skipped += 1
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) \
+            or not isinstance(doc.get("machine_info"), dict):
+        raise ConfigError(f"{path}: not a pytest-benchmark JSON file (no 'benchmarks' list and 'machine_info' object)")
+    machine = machine_label(doc["machine_info"])
+    roofline = doc["machine_info"].get("gdcore_roofline") or {}
+    rows, skipped = [], []
+    for i, b in enumerate(doc["benchmarks"]):
+        try:
+            if not isinstance(b, dict) or not isinstance(b.get("stats"), dict):
+                raise ConfigError("no 'stats' object")
+            median = b["stats"].get("median")
+            if isinstance(median, bool) or not isinstance(median, (int, float)):
+                raise ConfigError(f"stats.median is {median!r}; allowed: a number")
+            info = b.get("extra_info")
+            if not isinstance(info, dict) or "kind" not in info:
+                raise ConfigError("no gdcore record in extra_info")
+            rec = Record.from_dict(info)
+        except ConfigError as e:
+            skipped.append(f"{b.get('name', f'#{i}') if isinstance(b, dict) else f'#{i}'}: {e}")
             continue
-        peak = roofline.get(info["device"]) if isinstance(roofline, dict) else None
-        rows.append(Row(b.get("name", "?"), machine, str(path), b["stats"], {**OPTIONAL, **info, "peak": peak}))
+        peak = roofline.get(rec.device) if isinstance(roofline, dict) else None
+        rows.append(Row(str(b.get("name", "?")), machine, str(path), b["stats"], {**rec.to_dict(), "peak": peak}))
     if not rows:
-        raise ConfigError(f"{path}: no benchmark has gdcore's extra_info ({', '.join(REQUIRED)}): "
-                          "not written by gdcore's suite")
+        why = f" (first: {skipped[0]})" if skipped else ""
+        raise ConfigError(f"{path}: no benchmark holds a valid gdcore record{why}: not written by gdcore's suite")
     if skipped:
-        warn(f"{path}: skipped {skipped} benchmark(s) without gdcore's extra_info fields ({', '.join(REQUIRED)})")
+        warn(f"{path}: skipped {len(skipped)} benchmark(s) that fail the record schema (first: {skipped[0]})")
     return rows
 
 

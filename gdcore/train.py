@@ -1,85 +1,141 @@
-"""The one training loop. GD, SGD and mini-batch SGD are this loop with batch size N, 1 and B."""
+"""The one training loop. GD, SGD and mini-batch SGD are this loop with batch size N, 1 and B; `run()` adds
+evaluations and a clock around it, `RunSetup.epoch()` (what the benchmarks time) runs it for one epoch bare."""
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
 from . import models
-from .config import ConfigError, RunConfig, check_static, resolve_batch_size
+from .config import DTYPES, RunConfig, resolve_batch_size
 from .data import data_dir
 from .device import resolve_device
 from .env import environment
+from .errors import ConfigError
+from .feeds import FEEDS
 from .losses import accuracy
-from .paths import PATHS
-from .steps import BLOCKED, STEPS
+from .record import Record, finite
+from .steps import STEPS
 from .timer import Stopwatch
 from .workloads import WORKLOADS
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+Piece = tuple[int, int, bool]  # (samples, optimizer steps, evaluate after it)
 
 
-class Trainer:
-    """Everything a run needs, prepared outside the timed region: the resolved config, the device, the data on
-    the device and the data path. `fresh()` gives a new model and step; `epoch(step)` is one epoch of optimization."""
+class _NoClock:
+    elapsed = 0.0
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+@dataclass
+class Progress:
+    samples: int = 0
+    steps: int = 0
+    next_eval: float = math.inf  # sample count at or after which the next evaluation falls
+    epoch_seconds: list = field(default_factory=list)
+
+
+class RunSetup:
+    """Everything a run needs, prepared outside the timed region: the resolved config, the device, the data on the
+    device and its feed. `fresh()` gives a new model and its step; `epoch(step)` is one epoch of optimization."""
 
     def __init__(self, cfg: RunConfig):
-        check_static(cfg, WORKLOADS)
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
         self.workload = w = WORKLOADS[cfg.workload]
+        self.spec = STEPS[cfg.step]
         self.device = resolve_device(cfg.device)
-        models.apply_init(torch.nn.Sequential(), cfg.init or w.init)  # validates the init spec before loading data
-        metric_error = cfg.target is not None and w.metric.check_target(cfg.target)
-        if metric_error:
-            raise ConfigError(metric_error)
-        data = w.load(str(data_dir(cfg.data_dir)), cfg.download, cfg.seed)
+        self.spec.check(w, self.device.type, cfg.batch_size or w.batch_size, cfg.dtype)
+        self.threads = cfg.threads or torch.get_num_threads()
+        torch.set_num_threads(self.threads)  # set explicitly: re-applied after anything that may change it
+        root = data_dir(cfg.data_dir)
+        data = w.load(str(root), cfg.download, cfg.seed)
         self.data = data.head(cfg.subset) if cfg.subset else data
         n = self.data.n
-        samples = cfg.samples or round((cfg.epochs or w.epochs) * n)
-        if samples < 1:
-            raise ConfigError(f"invalid budget: {cfg.epochs} epochs of N={n} is less than one sample; allowed: more")
+        samples = cfg.samples or math.ceil((cfg.epochs or w.epochs) * n)
         self.cfg = cfg.replace(  # the resolved, frozen config stored with the record
             batch_size=resolve_batch_size(cfg.batch_size or w.batch_size, n),
-            lr=float(cfg.lr or w.lr),
-            epochs=None,
-            samples=samples,
+            lr=float(cfg.lr or w.lr), epochs=None, samples=samples,
             target=float(cfg.target if cfg.target is not None else w.target),
-            device=self.device.type,
-            data_dir=str(data_dir(cfg.data_dir)) if w.uses_data_dir else None,
-            eval_every=cfg.eval_every or w.eval_every,
-            init=cfg.init or w.init,
-            threads=torch.get_num_threads(),
+            device=self.device.type, data_dir=str(root) if w.needs else None,
+            eval_every=cfg.eval_every or w.eval_every, init=cfg.init or w.init, threads=self.threads,
         )
         self.dtype = DTYPES[cfg.dtype]
         dev, dt = self.device.torch_device, self.dtype
         as_dev = lambda t: None if t is None else t.to(dev, dt if t.is_floating_point() else t.dtype)  # noqa: E731
         self.eval_sets = [as_dev(t) for t in (self.data.train_x, self.data.train_y, self.data.test_x, self.data.test_y)]
-        bs = self.cfg.batch_size
-        # A blocked impl (fused) takes many batches per call: as many as fit between two evaluations.
-        self.block = min(n, max(bs, self.cfg.eval_every // bs * bs)) if cfg.impl in BLOCKED else bs
-        self.batches = PATHS[cfg.path](self.data, bs, self.device, dt, cfg.seed, self.block)
+        self.feed = FEEDS[cfg.feed].make(self.data, self.device, dt, cfg.seed, self.cfg.batch_size)
         self.model: torch.nn.Sequential | None = None
+        self.setup_seconds: float | None = None
+        self.strategy: str | None = None
+        self._one_epoch = self.plan(Progress(), n)
 
     def fresh(self) -> Callable:
-        """A new model (the same initial weights for the same seed, on every device) and its step."""
-        w = self.workload
-        self.model = models.build(w.model, self.cfg.init, self.cfg.seed, self.dtype, self.device.torch_device)
-        return STEPS[self.cfg.impl](self.model, w.loss, self.cfg.lr, self.cfg.batch_size)
+        """A new model (the same initial weights for the same seed, on every device) and its step, built (and any
+        kernel compiled and warmed up) here, outside the timed region; the time it took is `setup_seconds`."""
+        t0 = time.perf_counter()
+        self.model = models.build(self.workload.model, self.cfg.init, self.cfg.seed, self.dtype,
+                                  self.device.torch_device)
+        step = self.spec.make(self.model, self.workload.loss, self.cfg.lr, self.cfg.batch_size)
+        torch.set_num_threads(self.threads)  # numba's OpenMP start-up resets the process's thread count
+        self.device.sync()
+        self.setup_seconds = time.perf_counter() - t0
+        self.strategy = getattr(step, "strategy", None)
+        return step
 
-    def steps_in(self, samples: int) -> int:
-        """Optimizer steps taken on a call of the step with `samples` samples."""
-        return -(-samples // self.cfg.batch_size) if self.block != self.cfg.batch_size else 1
+    def plan(self, p: Progress, budget: int) -> list[Piece]:
+        """The next epoch cut into the pieces the step consumes: one per batch, or for a block step one per stretch
+        between evaluations. Evaluations (and the end of the budget) fall at the end of the first step that reaches
+        them, for every step, so all steps evaluate at the same sample counts and stop at the same budget."""
+        n, bs, block = self.data.n, self.cfg.batch_size, self.spec.consumes == "block"
+        every = self.cfg.eval_every
+        pieces: list[Piece] = []
+        start, pos, next_eval = p.samples, 0, p.next_eval
+        while pos < n and start + pos < budget:
+            cut_at = min(next_eval, budget) - start  # in-epoch offset the next cut must reach
+            evaluate = cut_at <= n
+            end = min(-(-cut_at // bs) * bs, n) if evaluate else n
+            steps = -(-(end - pos) // bs)
+            if block:
+                pieces.append((end - pos, steps, evaluate))
+            else:
+                pieces += [(bs, 1, False)] * (steps - 1) + [(end - pos - bs * (steps - 1), 1, evaluate)]
+            if evaluate and start + end < budget:
+                next_eval = ((start + end) // every + 1) * every
+            pos = end
+        p.next_eval = next_eval
+        return pieces
+
+    def loop(self, step, pieces: list[Piece], p: Progress, clock=_NoClock(), on_eval=None) -> bool:
+        """The training loop over one epoch's pieces; on_eval() runs with the clock stopped and returns True to stop.
+        Returns True when stopped early."""
+        clock.start()
+        for (size, steps, evaluate), (x, y) in zip(pieces, self.feed([s for s, _, _ in pieces])):
+            step(x, y)
+            p.samples += size
+            p.steps += steps
+            if evaluate and on_eval is not None:
+                clock.stop()
+                if on_eval():
+                    return True
+                clock.start()
+        clock.stop()
+        return False
 
     def epoch(self, step) -> None:
         """One epoch of optimization and nothing else (what the benchmarks time)."""
-        for x, y in self.batches():
-            step(x, y)
+        self.loop(step, self._one_epoch, Progress())
 
     @torch.no_grad()
-    def evaluate(self) -> tuple[float, float | None, float]:
-        """(train loss over the whole training set, test loss or None, the workload's metric)."""
+    def evaluate(self) -> tuple[float, float | None, float | None]:
+        """(train loss over the whole training set, test loss or None, the workload's metric or None when the
+        model diverged: a metric computed from NaN outputs is not a result)."""
         w, (tx, ty, vx, vy) = self.workload, self.eval_sets
         train_loss = w.loss.value(self.model(tx), ty).item()
         test_loss = test_metric = None
@@ -87,12 +143,10 @@ class Trainer:
             out = self.model(vx)
             test_loss = w.loss.value(out, vy).item()
             test_metric = accuracy(out, vy).item() if w.metric.name == "test_accuracy" else test_loss
-        return train_loss, test_loss, (train_loss if w.metric.name == "train_loss" else test_metric)
-
-
-def finite(v):
-    """The number, or None when it is NaN or infinite (JSON has no such numbers; a diverged run reports null)."""
-    return v if v is None or math.isfinite(v) else None
+        value = train_loss if w.metric.name == "train_loss" else test_metric
+        if not math.isfinite(train_loss) or (test_loss is not None and not math.isfinite(test_loss)):
+            value = None
+        return train_loss, test_loss, value
 
 
 def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
@@ -100,17 +154,18 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
     """Runs one configuration and returns its record (the JSON object `gdcore run` prints).
 
     progress(point) and observe(model, point) are called at every evaluation, outside the timed region."""
-    tr = Trainer(cfg)
+    tr = RunSetup(cfg)
     cfg, metric, n = tr.cfg, tr.workload.metric, tr.data.n
     step = tr.fresh()
     clock = Stopwatch(tr.device)
-    curve, epoch_seconds = [], []
-    state = {"samples": 0, "steps": 0, "hit": None, "diverged": False, "test_loss": None}
+    curve: list[dict] = []
+    p = Progress(next_eval=cfg.eval_every)
+    state = {"hit": None, "diverged": False, "test_loss": None}
 
-    def evaluate() -> bool:
+    def on_eval() -> bool:
         """Records a curve point; True when the run must stop (diverged, or target reached with stop_at_target)."""
         train_loss, test_loss, value = tr.evaluate()
-        point = {"samples": state["samples"], "steps": state["steps"], "seconds": clock.elapsed,
+        point = {"samples": p.samples, "steps": p.steps, "seconds": clock.elapsed,
                  "train_loss": finite(train_loss), "test_metric": finite(value)}
         curve.append(point)
         state["test_loss"] = test_loss
@@ -118,63 +173,44 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
             progress(point)
         if observe:
             observe(tr.model, point)
-        if not math.isfinite(train_loss):
+        if value is None or not math.isfinite(train_loss):
             state["diverged"] = True
             return True
         if state["hit"] is None and metric.reached(value, cfg.target):
             state["hit"] = point
         return state["hit"] is not None and cfg.stop_at_target
 
-    stop = evaluate()
-    next_eval = cfg.eval_every
-    while not stop and state["samples"] < cfg.samples:
-        start, before = state["samples"], clock.elapsed
-        clock.start()
-        for x, y in tr.batches():
-            step(x, y)
-            state["samples"] += x.shape[0]
-            state["steps"] += tr.steps_in(x.shape[0])
-            if state["samples"] >= next_eval or state["samples"] >= cfg.samples:
-                clock.stop()
-                stop = evaluate()
-                next_eval = (state["samples"] // cfg.eval_every + 1) * cfg.eval_every
-                if stop or state["samples"] >= cfg.samples:
-                    break
-                clock.start()
-        else:
-            clock.stop()
-        if state["samples"] - start == n:
-            epoch_seconds.append(clock.elapsed - before)
-    return _record(tr, state, curve, epoch_seconds, clock.elapsed)
+    stopped = on_eval()
+    while not stopped and p.samples < cfg.samples:
+        start, before = p.samples, clock.elapsed
+        stopped = tr.loop(step, tr.plan(p, cfg.samples), p, clock, on_eval)
+        if p.samples - start == n:
+            p.epoch_seconds.append(clock.elapsed - before)
+    return record(tr, p, state, curve, clock.elapsed).to_dict()
 
 
-def describe(tr: Trainer) -> dict:
-    """The fields of a record that describe the run rather than its outcome."""
+def describe(tr: RunSetup) -> dict:
+    """The fields of a record that say what ran and where (read after the run: the threads that actually ran)."""
     cfg, env = tr.cfg, environment()
+    identity = {"workload", "batch_size", "lr", "feed", "step", "device", "seed", "target"}
     return {
-        "workload": cfg.workload, "batch_size": cfg.batch_size, "lr": cfg.lr, "path": cfg.path, "impl": cfg.impl,
-        "device": tr.device.type, "device_name": tr.device.name, "threads": env["threads"],
-        "torch_version": env["torch_version"], "seed": cfg.seed, "metric_name": tr.workload.metric.name,
-        "target": cfg.target,
+        **{k: getattr(cfg, k) for k in identity}, "metric_name": tr.workload.metric.name,
+        "device_name": tr.device.name, "threads": env["threads"], "torch_version": env["torch_version"],
+        "setup_seconds": tr.setup_seconds, "strategy": tr.strategy, "n": tr.data.n,
+        # the rest of the resolved config; `epochs` is resolved into `samples`, `threads` is the record's own field
+        "config": {k: v for k, v in cfg.to_dict().items() if k not in identity | {"epochs", "threads"}},
     }
 
 
-def _record(tr: Trainer, state: dict, curve: list, epoch_seconds: list, seconds: float) -> dict:
+def record(tr: RunSetup, p: Progress, state: dict, curve: list, seconds: float) -> Record:
     last, hit = curve[-1], state["hit"]
-    return {
-        **describe(tr),
-        "epochs": state["samples"] / tr.data.n,
-        "samples_seen": state["samples"],
-        "steps": state["steps"],
-        "train_seconds": seconds,
-        "seconds_per_epoch": epoch_seconds,
-        "final_train_loss": last["train_loss"],
-        "final_test_loss": finite(state["test_loss"]),
-        "final_test_metric": last["test_metric"],
-        "samples_to_target": hit and hit["samples"],
-        "steps_to_target": hit and hit["steps"],
-        "seconds_to_target": hit and hit["seconds"],
-        "diverged": state["diverged"],
-        "curve": curve,
-        "config": tr.cfg.to_dict(),
-    }
+    return Record(
+        **describe(tr), epochs=p.samples / tr.data.n, samples_seen=p.samples, steps=p.steps,
+        train_seconds=seconds, seconds_per_epoch=p.epoch_seconds, final_train_loss=last["train_loss"],
+        final_test_loss=finite(state["test_loss"]), final_test_metric=last["test_metric"],
+        samples_to_target=hit and hit["samples"], steps_to_target=hit and hit["steps"],
+        seconds_to_target=hit and hit["seconds"], diverged=state["diverged"], curve=curve,
+    )
+
+
+__all__ = ["RunSetup", "run", "ConfigError", "Progress"]

@@ -1,7 +1,7 @@
 """Small helpers shared by the tests."""
 from __future__ import annotations
 
-TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds_to_target", "device_name", "threads"}
+TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds_to_target", "device_name", "threads", "setup_seconds"}
 
 
 def without_timings(record: dict) -> dict:

@@ -3,7 +3,7 @@ from gdcore import RunConfig, run
 
 
 def test_mnist_logreg_sgd_reaches_090_within_one_epoch(data_root):
-    r = run(RunConfig(workload="mnist-logreg", batch_size=1, lr=0.01, epochs=1, impl="closed-form", device="cpu",
+    r = run(RunConfig(workload="mnist-logreg", batch_size=1, lr=0.01, epochs=1, step="closed-form", device="cpu",
                       stop_at_target=True))
     assert r["samples_to_target"] is not None and r["samples_to_target"] <= 60000
     assert r["final_test_metric"] >= 0.90

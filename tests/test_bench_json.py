@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-RECORD_FIELDS = ("workload batch_size lr path impl device device_name threads torch_version seed epochs samples_seen "
-                 "steps train_seconds seconds_per_epoch final_train_loss final_test_loss metric_name final_test_metric "
-                 "target samples_to_target steps_to_target seconds_to_target diverged curve config kind profile").split()
+from gdcore.data import data_dir, present
+from gdcore.feeds import FEEDS
+from gdcore.record import Record
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,11 +38,11 @@ def test_machine_info_records_the_environment(quick):
 
 def test_every_case_has_the_extra_info_fields_and_positive_times(quick):
     benches = quick["benchmarks"]
-    assert {b["extra_info"]["kind"] for b in benches} >= {"epoch_time", "samples_to_target", "final_loss"}
+    kinds = {"epoch_time", "final_loss"} | ({"samples_to_target"} if present(data_dir(None))["mnist"] else set())
+    assert {b["extra_info"]["kind"] for b in benches} >= kinds  # samples to target runs on MNIST: skipped without it
     for b in benches:
         e = b["extra_info"]
-        missing = [f for f in RECORD_FIELDS if f not in e]
-        assert not missing, f"{b['name']} lacks {missing}"
+        Record.from_dict(e)  # every case holds a valid record of the current schema
         assert b["stats"]["min"] > 0
         if e["kind"] == "epoch_time":
             assert len(e["seconds_per_epoch"]) == b["stats"]["rounds"] and all(t > 0 for t in e["seconds_per_epoch"])
@@ -49,12 +50,25 @@ def test_every_case_has_the_extra_info_fields_and_positive_times(quick):
             assert e["train_seconds"] > 0 and len(e["curve"]) <= 40
 
 
-def test_every_path_impl_and_method_is_timed(quick):
-    seen = {(e["path"], e["impl"], e["batch_size"] == 1, e["batch_size"] == e["n"])
+def test_every_feed_step_and_method_is_timed(quick):
+    """Every feed with every step that runs every model (from the registries), at batch 1, mini-batch and full."""
+    seen = {(e["feed"], e["step"], e["batch_size"] == 1, e["batch_size"] == e["n"])
             for e in (b["extra_info"] for b in quick["benchmarks"]) if e["kind"] == "epoch_time"}
-    for path in ("dataloader", "preloaded"):
-        for impl in ("autograd", "optim", "closed-form"):
-            assert {(path, impl, True, False), (path, impl, False, False), (path, impl, False, True)} <= seen
+    for feed in FEEDS:
+        for step in ("autograd", "optim", "closed-form"):
+            assert {(feed, step, True, False), (feed, step, False, False), (feed, step, False, True)} <= seen
+
+
+def test_the_thread_count_holds_for_every_case(tmp_path):
+    """--gd-threads 1: every case, those after a threaded numba kernel included, runs and records 1 thread."""
+    out = tmp_path / "t.json"
+    done = subprocess.run([sys.executable, "-m", "pytest", "bench", "--gd-profile", "quick", "-q", "-p",
+                           "no:cacheprovider", "--gd-threads", "1", "-k", "epoch_time and (fused or closed-form)",
+                           f"--benchmark-json={out}"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["machine_info"]["torch_threads"] == 1
+    assert doc["benchmarks"] and {b["extra_info"]["threads"] for b in doc["benchmarks"]} == {1}
 
 
 def test_mnist_logreg_reaches_its_target_for_each_batch_size(quick):

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import torch
 
-from gdcore import ConfigError, RunConfig, Trainer
+from gdcore import ConfigError, RunConfig, RunSetup
 from gdcore.data import load_airfoil, load_mnist
 
 
@@ -30,7 +30,7 @@ def test_airfoil_standardized_as_seed_002(data_root):
 ])
 def test_missing_data_says_where_it_looked_and_what_to_set(tmp_path, workload, expect):
     with pytest.raises(ValueError) as e:
-        Trainer(RunConfig(workload=workload, data_dir=str(tmp_path / "empty"), download=False))
+        RunSetup(RunConfig(workload=workload, data_dir=str(tmp_path / "empty"), download=False))
     msg = str(e.value)
     assert expect in msg and str((tmp_path / "empty").resolve()) in msg
     assert "--data-dir" in msg and "GDCORE_DATA_DIR" in msg and "\n" not in msg
@@ -43,11 +43,11 @@ def test_corrupt_mnist_is_reported(tmp_path, data_root):
     with open(raw / "train-images-idx3-ubyte", "r+b") as f:
         f.truncate(1000)
     with pytest.raises(ConfigError, match="corrupt|not found"):
-        Trainer(RunConfig(workload="mnist-logreg", data_dir=str(tmp_path), download=False))
+        RunSetup(RunConfig(workload="mnist-logreg", data_dir=str(tmp_path), download=False))
 
 
 def test_corrupt_airfoil_is_reported(tmp_path):
     (tmp_path / "airfoil").mkdir()
     (tmp_path / "airfoil" / "airfoil_self_noise.dat").write_text("800\t0\t0.3\n1000\tbad\n")
     with pytest.raises(ConfigError, match=r"airfoil file .* is corrupt"):
-        Trainer(RunConfig(workload="airfoil-linreg", data_dir=str(tmp_path), download=False))
+        RunSetup(RunConfig(workload="airfoil-linreg", data_dir=str(tmp_path), download=False))

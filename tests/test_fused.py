@@ -2,12 +2,12 @@
 import pytest
 import torch
 
-from gdcore import ConfigError, RunConfig, Trainer
+from gdcore import ConfigError, RunConfig, RunSetup
 from gdcore.roofline import epoch_cost, limit_seconds, measure
 
 
 def params_after(cfg: RunConfig, epochs: int = 1):
-    tr = Trainer(cfg)
+    tr = RunSetup(cfg)
     step = tr.fresh()
     for _ in range(epochs):
         tr.epoch(step)
@@ -26,33 +26,34 @@ def test_fused_matches_closed_form_after_an_epoch(workload, subset, bs, lr, dtyp
     if workload != "toy-linear":
         request.getfixturevalue("data_root")
     cfg = RunConfig(workload=workload, subset=subset, batch_size=bs, lr=lr, dtype=dtype, device="cpu",
-                    impl="closed-form", eval_every=10**9)
+                    step="closed-form", eval_every=10**9)
     ref, _ = params_after(cfg, epochs=2)
-    got, tr = params_after(cfg.replace(impl="fused"), epochs=2)
-    assert tr.block == tr.data.n  # the fused step ran each epoch in one call
+    got, tr = params_after(cfg.replace(step="fused"), epochs=2)
+    assert len(tr._one_epoch) == 1  # the fused step ran each epoch in one call
     for g, r in zip(got, ref):
         torch.testing.assert_close(g, r, rtol=tol, atol=tol)
 
 
 def test_fused_run_counts_steps_and_samples_like_closed_form():
-    cfg = RunConfig(workload="toy-linear", batch_size=1, epochs=50, eval_every=6, device="cpu", impl="closed-form")
+    cfg = RunConfig(workload="toy-linear", batch_size=1, epochs=50, eval_every=6, device="cpu", step="closed-form")
     from gdcore import run
 
-    a, b = run(cfg), run(cfg.replace(impl="fused"))
+    a, b = run(cfg), run(cfg.replace(step="fused"))
     assert (a["steps"], a["samples_seen"], len(a["curve"])) == (b["steps"], b["samples_seen"], len(b["curve"])) == (150, 150, 26)
     assert b["final_train_loss"] == pytest.approx(a["final_train_loss"], rel=1e-4)
 
 
 def test_fused_refuses_nonlinear_workloads():
-    with pytest.raises(ConfigError, match="impl 'fused' supports linear models"):
-        Trainer(RunConfig(workload="synth-binary", impl="fused", device="cpu")).fresh()
+    with pytest.raises(ConfigError, match="step 'fused' cannot run synth-binary on cpu .* one Linear layer .*; allowed here: "
+                                          "autograd, optim, closed-form$"):
+        RunSetup(RunConfig(workload="synth-binary", step="fused", device="cpu"))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graph path: no CUDA GPU on this machine")
 def test_fused_cuda_graph_matches_closed_form_on_cuda():
     cfg = RunConfig(workload="toy-linear", batch_size=1, epochs=3, device="cuda", dtype="float64", eval_every=10**9)
-    ref, _ = params_after(cfg.replace(impl="closed-form"), epochs=3)
-    got, _ = params_after(cfg.replace(impl="fused"), epochs=3)
+    ref, _ = params_after(cfg.replace(step="closed-form"), epochs=3)
+    got, _ = params_after(cfg.replace(step="fused"), epochs=3)
     for g, r in zip(got, ref):
         torch.testing.assert_close(g, r)
 

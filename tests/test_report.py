@@ -20,7 +20,7 @@ def test_report_draws_every_chart_and_its_tables(tmp_path, capsys):
     md = (tmp_path / "out" / "report.md").read_text()
     for name in CHARTS:
         assert f"]({name})" in md
-    assert "| workload | device | path | impl | batch size | s/epoch (median) |" in md
+    assert "| workload | device | feed | step | batch size | s/epoch (median) |" in md
     assert "| synth-regression | cpu | 64 | 0.01 | 2640 | 41 |" in md  # best lr of batch 64: samples and steps
     assert str(src) in md and "hardware.png" not in md
 
@@ -78,7 +78,7 @@ def test_compare_finds_autosave_numbers(tmp_path, monkeypatch, capsys):
     ('{"hello": 1}', "not a pytest-benchmark JSON file"),
     ('{"machine_info": {}, "benchmarks": [{"name": "x"', "not valid JSON, perhaps truncated"),
     ('{"machine_info": {}, "benchmarks": [{"name": "t", "stats": {"median": 1}, "extra_info": {}}]}',
-     "no benchmark has gdcore's extra_info"),
+     "no benchmark holds a valid gdcore record"),
 ])
 def test_bad_files_are_named_and_the_rest_still_used(tmp_path, capsys, content, expect):
     good = write(tmp_path / "in" / "good.json")
@@ -99,18 +99,21 @@ def test_empty_folder_is_exit_2_with_one_line(tmp_path, capsys):
 
 
 def test_older_files_missing_newer_fields_still_report(tmp_path, capsys):
-    """An older file without best_lr, curves or profile, next to a newer one, and benchmarks lacking core fields."""
+    """A schema-1 file (impl/path, no schema_version, no best_lr, curves or profile) next to a newer one, and a
+    benchmark lacking core fields."""
     new = write(tmp_path / "new.json")
 
     def strip(doc):
         for b in doc["benchmarks"]:
-            for k in ("best_lr", "curve", "profile", "threads"):
-                b["extra_info"].pop(k, None)
+            e = b["extra_info"]
+            for k in ("best_lr", "curve", "profile", "threads", "schema_version"):
+                e.pop(k, None)
+            e["impl"], e["path"] = e.pop("step"), e.pop("feed")
         doc["benchmarks"][0]["extra_info"].pop("kind")
     old = edited(new, tmp_path / "old.json", strip)
     assert main(["report", str(old), str(new), "--out", str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
-    assert f"{old}: skipped 1 benchmark(s) without gdcore's extra_info fields" in err
+    assert f"{old}: skipped 1 benchmark(s) that fail the record schema" in err
     assert (tmp_path / "o" / "samples_to_target.png").exists()
 
 

@@ -4,13 +4,14 @@ import json
 import pytest
 
 from gdcore import RunConfig, run
+from gdcore.record import FIELDS, SCHEMA_VERSION, Record
 from helpers import without_timings
 
 
 def same_but_path(a: dict, b: dict) -> None:
     a, b = without_timings(a), without_timings(b)
     for r in (a, b):
-        r.pop("path"), r["config"].pop("path")
+        r.pop("feed")
     assert a.keys() == b.keys()
     for k in a:
         if k == "curve":
@@ -22,14 +23,14 @@ def same_but_path(a: dict, b: dict) -> None:
 
 @pytest.mark.parametrize("impl", ["autograd", "closed-form"])
 def test_dataloader_and_preloaded_give_the_same_run_synthetic(impl):
-    cfg = RunConfig(workload="synth-binary", subset=700, batch_size=32, epochs=2, eval_every=350, impl=impl, device="cpu", lr=0.001)
-    same_but_path(run(cfg), run(cfg.replace(path="dataloader")))
+    cfg = RunConfig(workload="synth-binary", subset=700, batch_size=32, epochs=2, eval_every=350, step=impl, device="cpu", lr=0.001)
+    same_but_path(run(cfg), run(cfg.replace(feed="dataloader")))
 
 
 @pytest.mark.parametrize("workload,bs", [("airfoil-linreg", 10), ("mnist-logreg", 64)])
 def test_dataloader_and_preloaded_give_the_same_run_real_data(workload, bs, data_root):
     cfg = RunConfig(workload=workload, subset=3000, batch_size=bs, epochs=2, eval_every=1000, device="cpu")
-    same_but_path(run(cfg), run(cfg.replace(path="dataloader")))
+    same_but_path(run(cfg), run(cfg.replace(feed="dataloader")))
 
 
 def test_same_seed_same_record_and_another_seed_another():
@@ -41,11 +42,11 @@ def test_same_seed_same_record_and_another_seed_another():
 
 def test_record_has_every_field_and_is_json():
     r = run(RunConfig(workload="toy-linear", epochs=100, device="cpu"))
-    fields = ("workload batch_size lr path impl device device_name threads torch_version seed epochs samples_seen steps "
-              "train_seconds seconds_per_epoch final_train_loss final_test_loss metric_name final_test_metric target "
-              "samples_to_target steps_to_target seconds_to_target diverged curve").split()
-    assert all(f in r for f in fields)
-    json.dumps(r, allow_nan=False)
+    assert set(r) == set(FIELDS) and r["schema_version"] == SCHEMA_VERSION
+    assert Record.from_dict(json.loads(json.dumps(r, allow_nan=False))).to_dict() == r  # the schema reads it back
+    assert not set(r["config"]) & set(r), "the record repeats a field in config"
+    assert RunConfig(**{**{k: r[k] for k in ("workload", "batch_size", "lr", "feed", "step", "device", "seed",
+                                           "target")}, **r["config"], "threads": r["threads"]}) is not None  # the whole config is there
     assert r["batch_size"] == 3 and r["steps"] == 100 and r["samples_seen"] == 300
     assert len(r["seconds_per_epoch"]) == 100 and all(t > 0 for t in r["seconds_per_epoch"])
     assert r["train_seconds"] == pytest.approx(sum(r["seconds_per_epoch"]))

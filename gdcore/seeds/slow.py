@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import torch
 
-from .seeds import Context, Row, _cfg, _within, fmt_acc
-from .train import Trainer, run
+from ..train import RunSetup, run
+from .common import Context, Row, _cfg, _within, fmt_acc
 
 SEED_TARGET = 0.80  # mnist-seed-logreg's default target: "a given accuracy" for document 000's batch claim
 BEST_LR_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)  # the model's gradients are small (a softmax of sigmoids): large lrs
 
 
 def seed000_sgd(ctx: Context) -> list[Row]:
-    r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size=1, lr=0.001, epochs=5, impl="closed-form"))
+    r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size=1, lr=0.001, epochs=5, step="closed-form"))
     acc = r["final_test_metric"]
     return [Row("000", "mnist-seed-logreg (Linear, Sigmoid, Softmax, CrossEntropyLoss), manual update, SGD batch 1, "
                 "lr 0.001, 5 epochs: test accuracy", "0.836", fmt_acc(acc), f"{acc - 0.836:+.4f}",
@@ -19,7 +19,7 @@ def seed000_sgd(ctx: Context) -> list[Row]:
 
 
 def seed000_gd(ctx: Context) -> list[Row]:
-    r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size="full", lr=0.05, epochs=5000, impl="closed-form",
+    r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size="full", lr=0.05, epochs=5000, step="closed-form",
                  eval_every=1000 * 60000))
     acc = {p["samples"] // 60000: p["test_metric"] for p in r["curve"]}
     ours = ", ".join(f"{e} epochs: {fmt_acc(acc.get(e))}" for e in (1000, 2000, 5000))
@@ -34,7 +34,7 @@ def _batch_runs(ctx: Context):
     out = {}
     for bs, epochs in ((4, 10), (8, 20), (20, 100)):
         snaps = []
-        r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size=bs, lr=0.001, epochs=epochs, impl="closed-form",
+        r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size=bs, lr=0.001, epochs=epochs, step="closed-form",
                      eval_every=60000, target=SEED_TARGET),
                 observe=lambda m, p, s=snaps: s.append((p["samples"], m[0].weight.detach().clone(),
                                                         m[0].bias.detach().clone())))
@@ -72,7 +72,7 @@ def _best_lr(ctx: Context) -> dict:
     best = {}
     for bs in (1, 4, 8, 20, 64):
         for lr in BEST_LR_GRID:
-            r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size=bs, lr=lr, epochs=1, impl="closed-form",
+            r = run(_cfg(ctx, workload="mnist-seed-logreg", batch_size=bs, lr=lr, epochs=1, step="closed-form",
                          eval_every=256, target=SEED_TARGET, stop_at_target=True))
             s = r["samples_to_target"]
             if s is not None and (bs not in best or s < best[bs][1]):
@@ -128,7 +128,7 @@ def seed000_batches(ctx: Context) -> list[Row]:
 def seed003(ctx: Context) -> list[Row]:
     rows = []
     r = run(_cfg(ctx, workload="synth-regression", batch_size=50, lr=0.0002, epochs=100, init="normal:0.01",
-                 impl="closed-form", eval_every=700000))
+                 step="closed-form", eval_every=700000))
     tr_l, te_l = r["final_train_loss"], r["final_test_metric"]
     rows.append(Row("003", "synth-regression, 500-256-1, weights N(0, 0.01), p -= 0.01 · grad / 50 (lr 0.0002), "
                     "batch 50, 100 epochs: train / test MSE", "0.013773 / 0.014170", f"{tr_l:.6f} / {te_l:.6f}",
@@ -137,7 +137,7 @@ def seed003(ctx: Context) -> list[Row]:
                     "are single scalars shared by all units"))
     for name, label in (("synth-binary-seed003-bug", "as published (x2_train = x1[:7000])"),
                         ("synth-binary", "as meant (class 0 drawn from N(-2, 1))")):
-        r = run(_cfg(ctx, workload=name, batch_size=50, lr=0.0002, epochs=100, init="normal:1", impl="closed-form",
+        r = run(_cfg(ctx, workload=name, batch_size=50, lr=0.0002, epochs=100, init="normal:1", step="closed-form",
                      eval_every=1400000))
         tr_l, te_l, acc = r["final_train_loss"], r["final_test_loss"], r["final_test_metric"]
         pub = name.endswith("bug")
@@ -152,7 +152,7 @@ def seed003(ctx: Context) -> list[Row]:
     for name, label in (("mnist-mlp-seed003-nobias", "as published (params = [W1, b2, W2, b2]: b1 never trained)"),
                         ("mnist-mlp", "as intended (b1 trained)")):
         r = run(_cfg(ctx, workload=name, batch_size=32, lr=0.01 / 32, epochs=20, init="normal:0.01",
-                     impl="closed-form", eval_every=60000))
+                     step="closed-form", eval_every=60000))
         acc, loss = r["final_test_metric"], r["final_train_loss"]
         if published_acc is None:
             published_acc = acc
@@ -171,7 +171,7 @@ def seed003(ctx: Context) -> list[Row]:
 def seed004_init(ctx: Context) -> list[Row]:
     rows, accs = [], {}
     for init in ("zeros", "normal:0.01", "xavier", "he"):
-        tr = Trainer(_cfg(ctx, workload="mnist-mlp", batch_size=64, lr=0.1, epochs=1, init=init, impl="closed-form"))
+        tr = RunSetup(_cfg(ctx, workload="mnist-mlp", batch_size=64, lr=0.1, epochs=1, init=init, step="closed-form"))
         step = tr.fresh()
         tr.epoch(step)
         W1 = tr.model[0].weight.detach()

@@ -1,18 +1,12 @@
-"""Step implementations. One signature: make(model, loss, lr, batch_size) -> step(x, y). All of them compute
-p <- p - lr * dL/dp for every parameter, one step per call on a batch, except `fused`, which runs every step of a
-block of consecutive batches of batch_size in one call. Steps return nothing the loop reads: reading a tensor's
-value would synchronize the device."""
+"""The plain steps: p <- p - lr * dL/dp for every parameter, one step per call on one batch."""
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 from torch import nn
 
-from .losses import Loss
-from .models import backward
-
-Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from ..losses import Loss
+from ..models import backward
+from .spec import Step, StepSpec
 
 
 def autograd(model: nn.Module, loss: Loss, lr: float, batch_size: int | None = None) -> Step:
@@ -59,12 +53,7 @@ def closed_form(model: nn.Sequential, loss: Loss, lr: float, batch_size: int | N
     return step
 
 
-def fused(model: nn.Sequential, loss: Loss, lr: float, batch_size: int) -> Step:
-    """Every step of a block in one compiled call (gdcore/fused.py)."""
-    from .fused import fused as make
 
-    return make(model, loss, lr, batch_size)
-
-
-STEPS = {"autograd": autograd, "optim": optim, "closed-form": closed_form, "fused": fused}
-BLOCKED = {"fused"}  # impls whose step() consumes a block of batches
+AUTOGRAD = StepSpec("autograd", autograd, "loss.backward(), then p -= lr * p.grad under no_grad: the seed documents' way")
+OPTIM = StepSpec("optim", optim, "torch.optim.SGD (no momentum, no weight decay)")
+CLOSED_FORM = StepSpec("closed-form", closed_form, "the hand-derived gradient (gdcore/models.py), no autograd graph")

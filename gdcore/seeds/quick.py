@@ -1,59 +1,14 @@
-"""`gdcore seeds`: every experiment of the seed documents run with gdcore, beside the figures they published.
-
-Each experiment is a function returning rows (document, experiment, published, ours, difference, verdict). Only the
-`published` column is typed in; everything else comes from the run that writes the file.
-"""
+"""The quick seed experiments: documents 001, 002 and 004's loss sequence (seconds)."""
 from __future__ import annotations
 
-import math
 import statistics
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .config import RunConfig
-from .train import Trainer, run
-
-SEEDS = (0, 1, 2, 3, 4)  # stochastic figures (random init, shuffling) are compared with the spread over these seeds
-
-
-@dataclass
-class Row:
-    doc: str
-    experiment: str
-    published: str
-    ours: str
-    difference: str
-    verdict: str
-
-
-@dataclass
-class Context:
-    data_dir: str | None
-    out: Path  # folder for figures
-    notes: list  # paragraphs written under the table
-
-
-def _cfg(ctx: Context, **kw) -> RunConfig:
-    return RunConfig(device="cpu", data_dir=ctx.data_dir, **kw)
-
-
-def _within(ours: float, published: float, tol: float, spread: tuple[float, float] | None = None) -> str:
-    inside = spread is not None and spread[0] <= published <= spread[1]
-    if abs(ours - published) <= tol or inside:
-        how = "inside the spread over seeds" if inside and abs(ours - published) > tol else f"within ±{tol:g}"
-        return f"reproduced ({how})"
-    return f"not reproduced (tolerance ±{tol:g})"
-
-
-def _spread(values: list[float]) -> tuple[str, float, tuple[float, float]]:
-    mean = statistics.fmean(values)
-    return f"{mean:.6f} (seeds 0-4: {min(values):.6f} to {max(values):.6f})", mean, (min(values), max(values))
-
+from ..train import RunSetup, run
+from .common import SEEDS, Context, Row, _cfg, _spread, _within
 
 def seed001(ctx: Context) -> list[Row]:
     """toy-linear: GD from w = 1, lr 0.01, 100 epochs; then SGD (one sample per update)."""
@@ -79,8 +34,8 @@ def _airfoil(ctx: Context, impl: str, init: str, runs: list, times: bool) -> lis
     for label, bs, lr, epochs, published, tol in runs:
         finals, secs, starts = [], [], []
         for seed in SEEDS:
-            cfg = _cfg(ctx, workload="airfoil-linreg", batch_size=bs, lr=lr, epochs=epochs, impl=impl, init=init,
-                       seed=seed, path="dataloader" if times else "preloaded", eval_every=10**9)
+            cfg = _cfg(ctx, workload="airfoil-linreg", batch_size=bs, lr=lr, epochs=epochs, step=impl, init=init,
+                       seed=seed, feed="dataloader" if times else "preloaded", eval_every=10**9)
             r = run(cfg)
             finals.append(r["final_train_loss"])
             starts.append(r["curve"][0]["train_loss"])
@@ -124,7 +79,7 @@ def seed002(ctx: Context) -> list[Row]:
 def seed004(ctx: Context) -> list[Row]:
     """random-mlp: the post's NumPy forward and hand-written backward against torch autograd and gdcore."""
     cfg = _cfg(ctx, workload="random-mlp", lr=1e-6, epochs=500, dtype="float64", eval_every=64)
-    tr = Trainer(cfg)
+    tr = RunSetup(cfg)
     tr.fresh()
     x, y = tr.data.train_x.double().numpy(), tr.data.train_y.double().numpy()
     w1, w2 = (m.weight.detach().numpy().T.copy() for m in tr.model if isinstance(m, torch.nn.Linear))
@@ -143,7 +98,7 @@ def seed004(ctx: Context) -> list[Row]:
         w2 -= 1e-6 * grad_w2
     rows = []
     for impl in ("autograd", "closed-form"):
-        curve = [p["train_loss"] for p in run(cfg.replace(impl=impl))["curve"]][:500]
+        curve = [p["train_loss"] for p in run(cfg.replace(step=impl))["curve"]][:500]
         rel = max(abs(a - b) / abs(b) for a, b in zip(curve, numpy_loss))
         rows.append(Row("004", f"random-mlp, NumPy hand-written backward vs gdcore {impl}, lr 1e-6, 500 iterations, "
                         "weights randn (float64)", "the same loss sequence",
@@ -157,37 +112,3 @@ def seed004(ctx: Context) -> list[Row]:
 
 
 QUICK = [seed001, seed002, seed004]
-
-
-def write(rows: list[Row], ctx: Context, path: Path, started: float, quick: bool) -> None:
-    head = ["document", "experiment", "published", "ours", "difference", "verdict"]
-    lines = ["# The seed documents, reproduced", "",
-             f"Written by `gdcore seeds{' --quick' if quick else ''}` on {time.strftime('%Y-%m-%d')} in "
-             f"{time.time() - started:.0f} s ({torch.get_num_threads()} threads, torch {torch.__version__}). "
-             "Every figure in the 'ours' column comes from that run; only 'published' is typed in. Stochastic "
-             "figures (random initialisation, shuffling) are the mean over seeds 0-4 with their range; a published "
-             "figure is reproduced when it lies within the stated tolerance of our mean or inside that range.", "",
-             "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    lines += ["| " + " | ".join(str(getattr(r, k)).replace("|", "/") for k in
-                                ("doc", "experiment", "published", "ours", "difference", "verdict")) + " |" for r in rows]
-    lines += [""] + ctx.notes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-
-
-def run_seeds(out: Path, data_dir: str | None, quick: bool) -> Path:
-    from . import seeds_slow
-
-    started = time.time()
-    ctx = Context(data_dir, out.parent, [])
-    rows: list[Row] = []
-    for experiment in QUICK + ([] if quick else seeds_slow.EXPERIMENTS):
-        t0 = time.time()
-        rows += experiment(ctx)
-        print(f"gdcore seeds: {experiment.__name__} done in {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-    write(rows, ctx, out, started, quick)
-    return out
-
-
-def fmt_acc(v: float | None) -> str:
-    return "none" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"

@@ -1,0 +1,11 @@
+"""The step registry: every way of writing a step, registered once with what it supports. Adding a step is one
+module with its SPEC and one line here."""
+from __future__ import annotations
+
+from ..registry import Registry
+from . import c_loop, fused, plain
+from .spec import Step, StepSpec
+
+STEPS: Registry[StepSpec] = Registry("step", [plain.AUTOGRAD, plain.OPTIM, plain.CLOSED_FORM, fused.SPEC, c_loop.SPEC])
+
+__all__ = ["STEPS", "Step", "StepSpec"]

@@ -1,0 +1,53 @@
+"""What every step implementation declares: one signature, and what it supports (benchopt's `skip()`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..losses import Loss
+
+if TYPE_CHECKING:
+    from ..workloads import Workload
+
+# make(model, loss, lr, batch_size) -> step(x, y). A step updates the model's parameters in place and returns
+# nothing the loop reads: reading a tensor's value would synchronize the device.
+Step = Callable[[torch.Tensor, torch.Tensor], object]
+Make = Callable[[nn.Sequential, Loss, float, int], Step]
+
+
+def everything(workload: "Workload", device: str, batch_size: int | str, dtype: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    make: Make
+    about: str  # one line for --help and the README
+    # "batch": one call is one step on one batch; "block": one call runs every step on the consecutive batches
+    # between two evaluations (the loop hands it those samples at once)
+    consumes: str = "batch"
+    # (workload, device, batch size, dtype) -> None when supported, else the reason it is not
+    supports: Callable[["Workload", str, int | str, str], str | None] = everything
+    family: str = "gdcore"  # "gdcore": the engine's steps; "reference": a yardstick beside them (the C loop)
+
+    def check(self, workload: "Workload", device: str, batch_size: int | str, dtype: str) -> None:
+        """ConfigError when this step cannot run the case, saying why and which steps can."""
+        reason = self.supports(workload, device, batch_size, dtype)
+        if reason:
+            from . import STEPS  # the registry imports this module: look it up at call time
+
+            ok = [s.name for s in STEPS.values() if not s.supports(workload, device, batch_size, dtype)]
+            raise ConfigError(f"step {self.name!r} cannot run {workload.name} on {device} at batch size "
+                              f"{batch_size} ({dtype}): {reason}; allowed here: {', '.join(ok)}")
+
+
+def linear_model(workload: "Workload") -> nn.Linear | None:
+    """The workload's single Linear layer when its model is exactly one (built on the meta device: no memory)."""
+    with torch.device("meta"):
+        model = workload.model()
+    return model[0] if len(model) == 1 and isinstance(model[0], nn.Linear) else None
