@@ -5,16 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from gdcore.data import data_dir as _data_dir, present
+from gdcore.data import data_dir as _data_dir, missing_reason
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The data directory the project reads ($GDCORE_DATA_DIR, else ./data); skips when MNIST or airfoil are absent."""
     root = _data_dir(None)
-    have = present(root)
-    if not all(have.values()):
-        missing = [k for k, v in have.items() if not v]
-        pytest.skip(f"{', '.join(missing)} not in {root.resolve()}; set GDCORE_DATA_DIR to a folder holding "
-                    f"MNIST/raw/ and airfoil/airfoil_self_noise.dat")
+    reasons = [r for r in (missing_reason(root, name) for name in ("mnist", "airfoil")) if r]
+    if reasons:
+        pytest.skip(f"{'; '.join(reasons)}; set GDCORE_DATA_DIR to a folder holding MNIST/raw/ and "
+                    f"airfoil/airfoil_self_noise.dat")
     return root

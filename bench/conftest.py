@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gdcore.data import data_dir, load_airfoil, load_mnist, present
+from gdcore.data import data_dir, load_airfoil, load_mnist, missing_reason, present
 from gdcore.env import environment
 from gdcore.errors import DataError
 from gdcore.roofline import measure
@@ -67,8 +67,8 @@ def _skip_reason(case: Case, root: Path, have: dict) -> str | None:
     need = GRIDS[case.workload].needs
     if need and not have[need]:
         what = "MNIST/raw/" if need == "mnist" else "airfoil/airfoil_self_noise.dat"
-        return (f"{need} data not usable in {root.resolve()} (expected {what}); "
-                f"set GDCORE_DATA_DIR or pass --data-dir to a folder holding it")
+        return (f"{need} data not usable: {missing_reason(root, need) or 'unreadable'}; "
+                f"set GDCORE_DATA_DIR or pass --data-dir to a folder holding {what}")
     return None
 
 

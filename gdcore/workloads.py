@@ -7,6 +7,7 @@ from typing import Callable
 from torch import nn
 
 from . import data as D
+from . import synthetic as S
 from .losses import BCE_LOGITS, CROSS_ENTROPY, HALF_SE, MSE, SSE, TEST_ACCURACY, TEST_MSE, TRAIN_LOSS, Loss, Metric
 from .models import mlp
 from .registry import Registry
@@ -56,22 +57,22 @@ _LIST = [
     Workload("airfoil-linreg", _airfoil, lambda: mlp([5, 1]), HALF_SE, TRAIN_LOSS, 0.245,
              lr=0.05, batch_size=10, epochs=2, eval_every=100, init="normal:0.01", needs="airfoil", n=1500,
              about="UCI airfoil self-noise (1500 rows, standardized), Linear(5, 1), squared error / 2"),
-    Workload("synth-regression", _synthetic(D.synth_regression), lambda: mlp([500, 256, 1]), MSE, TEST_MSE, 0.005,
+    Workload("synth-regression", _synthetic(S.synth_regression), lambda: mlp([500, 256, 1]), MSE, TEST_MSE, 0.005,
              lr=0.03, batch_size=50, epochs=10, eval_every=1400, n=7000,
              about="seed 003: 10000 x 500 Gaussian inputs, linear target + noise, 500-256-1 ReLU MLP, MSE"),
-    Workload("synth-binary", _synthetic(D.synth_binary), lambda: mlp([200, 100, 1]), BCE_LOGITS, TEST_ACCURACY, 0.99,
+    Workload("synth-binary", _synthetic(S.synth_binary), lambda: mlp([200, 100, 1]), BCE_LOGITS, TEST_ACCURACY, 0.99,
              lr=0.01, batch_size=50, epochs=1, eval_every=1400, n=14000,
              about="seed 003 done right: N(+2, 1) vs N(-2, 1) in 200 dims, 200-100-1 ReLU MLP, BCE with logits"),
-    Workload("toy-linear", _synthetic(D.toy_linear), lambda: mlp([1, 1], bias=False), MSE, TRAIN_LOSS, 1e-6,
+    Workload("toy-linear", _synthetic(S.toy_linear), lambda: mlp([1, 1], bias=False), MSE, TRAIN_LOSS, 1e-6,
              lr=0.01, batch_size="full", epochs=100, eval_every=3, init="const:1", n=3,
              about="seed 001: x = [1, 2, 3], y = 2x, y = w.x from w = 1, squared error"),
-    Workload("random-mlp", _synthetic(D.random_mlp), lambda: mlp([1000, 100, 10], bias=False), SSE, TRAIN_LOSS, 1.0,
+    Workload("random-mlp", _synthetic(S.random_mlp), lambda: mlp([1000, 100, 10], bias=False), SSE, TRAIN_LOSS, 1.0,
              lr=1e-6, batch_size="full", epochs=500, eval_every=640, init="normal:1", n=64,
              about="seed 004: 64 random 1000-dim inputs, 10 random outputs, 1000-100-10 ReLU without biases, sum of squares"),
 ]
 # Seed documents' setups with their bugs, run as published; not part of any benchmark grid.
 _VARIANTS = [
-    Workload("synth-binary-seed003-bug", _synthetic(D.synth_binary_seed_bug), lambda: mlp([200, 100, 1]), BCE_LOGITS,
+    Workload("synth-binary-seed003-bug", _synthetic(S.synth_binary_seed_bug), lambda: mlp([200, 100, 1]), BCE_LOGITS,
              TEST_ACCURACY, 0.99, lr=0.0002, batch_size=50, epochs=100, eval_every=14000, init="normal:1",
              n=14000, variant_of="synth-binary",
              about="seed 003's binary data as published: x2_train = x1[:7000], both classes share their features"),

@@ -82,3 +82,16 @@ def test_mnist_logreg_reaches_its_target_for_each_batch_size(quick):
     for bs, runs in by_bs.items():
         assert any(r["samples_to_target"] is not None for r in runs), f"batch size {bs} never reached the target"
         assert sum(r["best_lr"] for r in runs) == 1
+
+
+def test_pytest_benchmark_compare_groups_by_plain_parameters(quick, tmp_path):
+    """Cases are plain parameters: pytest-benchmark's own compare groups by one and writes a readable CSV."""
+    src = tmp_path / "run.json"
+    src.write_text(json.dumps(quick))
+    done = subprocess.run([sys.executable, "-c", "import sys; from pytest_benchmark.cli import main; sys.exit(main())",
+                           "compare", "--group-by=param:workload", f"--csv={tmp_path / 'out'}", str(src)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    header, *rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert {"param:workload", "param:batch_size", "param:feed", "param:step", "param:lr"} <= set(header.split(","))
+    assert rows and "UNSERIALIZABLE" not in "".join(rows)
