@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gdcore import RunConfig, run
+from gdcore import FEEDS, RunConfig, run
 from gdcore.record import FIELDS, SCHEMA_VERSION, Record
 from helpers import without_timings
 
@@ -21,16 +21,24 @@ def same_but_path(a: dict, b: dict) -> None:
             assert a[k] == pytest.approx(b[k], rel=1e-6, abs=1e-9), k
 
 
-@pytest.mark.parametrize("impl", ["autograd", "closed-form"])
-def test_dataloader_and_preloaded_give_the_same_run_synthetic(impl):
-    cfg = RunConfig(workload="synth-binary", subset=700, batch_size=32, epochs=2, eval_every=350, step=impl, device="cpu", lr=0.001)
-    same_but_path(run(cfg), run(cfg.replace(feed="dataloader")))
+OTHER_FEEDS = [f for f in FEEDS if f != "preloaded"]  # every registered feed against the preloaded one
 
 
-@pytest.mark.parametrize("workload,bs", [("airfoil-linreg", 10), ("mnist-logreg", 64)])
-def test_dataloader_and_preloaded_give_the_same_run_real_data(workload, bs, data_root):
-    cfg = RunConfig(workload=workload, subset=3000, batch_size=bs, epochs=2, eval_every=1000, device="cpu")
-    same_but_path(run(cfg), run(cfg.replace(feed="dataloader")))
+@pytest.mark.parametrize("feed", OTHER_FEEDS)
+@pytest.mark.parametrize("step", ["autograd", "closed-form", "fused"])
+def test_every_feed_gives_the_same_run_synthetic(step, feed):
+    workload = "synth-binary" if step != "fused" else "toy-linear"
+    cfg = RunConfig(workload=workload, subset=700 if step != "fused" else None, batch_size=32 if step != "fused" else 2,
+                    epochs=2, eval_every=350 if step != "fused" else 1, step=step, device="cpu", lr=0.001)
+    same_but_path(run(cfg), run(cfg.replace(feed=feed)))
+
+
+@pytest.mark.parametrize("feed", OTHER_FEEDS)
+@pytest.mark.parametrize("workload,bs,step", [("airfoil-linreg", 10, "autograd"), ("mnist-logreg", 64, "autograd"),
+                                              ("mnist-logreg", 64, "fused")])
+def test_every_feed_gives_the_same_run_real_data(workload, bs, step, feed, data_root):
+    cfg = RunConfig(workload=workload, subset=3000, batch_size=bs, epochs=2, eval_every=1000, device="cpu", step=step)
+    same_but_path(run(cfg), run(cfg.replace(feed=feed)))
 
 
 def test_same_seed_same_record_and_another_seed_another():
