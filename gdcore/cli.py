@@ -15,6 +15,8 @@ RUN_EXAMPLES = """examples:
   gdcore run --workload mnist-logreg --batch-size 1 --lr 0.01 --step closed-form --stop-at-target
   gdcore run --workload airfoil-linreg --batch-size full --lr 1 --epochs 6
   gdcore run --workload mnist-logreg --step fused --batch-size 64 --threads 1 --samples 3000 --eval-every 1000
+  gdcore run --workload mnist-logreg --batch-size 512 --lr 1 --step closed-form --world-size 2 --threads 1
+  torchrun --nnodes 2 --nproc-per-node 1 --rdzv-endpoint HOST:PORT -m gdcore run --workload mnist-logreg ...
 
 stdout holds exactly one JSON record; progress goes to stderr (silent with --quiet)."""
 
@@ -82,6 +84,13 @@ def add_run_parser(sub) -> None:
                    default=None, help="samples between evaluations (default: the workload's)")
     p.add_argument("--threads", type=_THREADS, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--dtype", default=d.dtype, help=f"one of: {', '.join(DTYPES)} (default: %(default)s)")
+    p.add_argument("--world-size", type=_number(int, "world size", "an integer above 0"), default=d.world_size,
+                   help="data-parallel processes started here, each on its share of every batch (default: "
+                        "%(default)s; under torchrun, torchrun's WORLD_SIZE); --threads is then per process "
+                        "(default: the cores shared out evenly)")
+    p.add_argument("--no-allreduce", action="store_true",
+                   help="with --world-size: skip the gradient all-reduce, only to measure what it costs (the "
+                        "processes then train apart and the result is not a valid run)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -93,7 +102,7 @@ def cmd_run(args) -> int:
         workload=args.workload, batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, samples=args.samples,
         target=args.target, stop_at_target=args.stop_at_target, feed=args.feed, step=args.step, device=args.device,
         seed=args.seed, data_dir=args.data_dir, download=not args.no_download, eval_every=args.eval_every,
-        threads=args.threads, dtype=args.dtype,
+        threads=args.threads, dtype=args.dtype, world_size=args.world_size, allreduce=not args.no_allreduce,
     )
 
     def progress(p):
@@ -102,8 +111,16 @@ def cmd_run(args) -> int:
               f"train_loss {p['train_loss'] if p['train_loss'] is None else format(p['train_loss'], '.6g')}  "
               f"metric {m if m is None else format(m, '.6g')}", file=sys.stderr, flush=True)
 
-    record = run(cfg, progress=None if args.quiet else progress)
-    emit(json.dumps(record, allow_nan=False) + "\n")
+    from .launch import join_from_env, launch, under_torchrun
+
+    if under_torchrun():  # torchrun started this process: join its group; rank 0 prints the record
+        record = join_from_env(cfg, progress=None if args.quiet else progress)
+    elif cfg.world_size > 1:
+        record = launch(cfg, quiet=args.quiet)
+    else:
+        record = run(cfg, progress=None if args.quiet else progress)
+    if record is not None:
+        emit(json.dumps(record, allow_nan=False) + "\n")
     return 0
 
 

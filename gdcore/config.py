@@ -20,6 +20,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64 bits; Python ints beyond overflow
 MAX_THREADS = 4096  # torch.set_num_threads takes an int32; more threads than this is a typo
 MAX_SAMPLES = 10**15  # a budget no run can finish is a mistake, not a benchmark
+MAX_WORLD = 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class RunConfig:
     threads: int | None = None  # torch CPU threads; None leaves torch's choice (recorded either way)
     download: bool = True  # fetch missing MNIST/airfoil files from their public homes
     subset: int | None = None  # use only the first `subset` training samples (quick benchmark profiles)
+    world_size: int = 1  # data-parallel processes; each computes the gradient of its share of every global batch
+    allreduce: bool = True  # False only to measure what communication costs: the ranks then drift apart
 
     def __post_init__(self):
         check(self)
@@ -107,7 +110,10 @@ def check(cfg: RunConfig) -> None:
             raise ConfigError(problem)
     if not (cfg.data_dir is None or isinstance(cfg.data_dir, (str, os.PathLike))):
         raise _bad("data_dir", cfg.data_dir, "a folder path (str), or None for $GDCORE_DATA_DIR or ./data")
-    for flag in ("stop_at_target", "download"):
+    _positive_int("world_size", cfg.world_size, MAX_WORLD, optional=False)
+    if _is_int(bs) and cfg.world_size > bs:
+        raise _bad("world_size", cfg.world_size, f"at most the batch size ({bs}): every rank needs a share of a batch")
+    for flag in ("stop_at_target", "download", "allreduce"):
         if not isinstance(getattr(cfg, flag), bool):
             raise _bad(flag, getattr(cfg, flag), "True or False")
     if cfg.init is not None:

@@ -46,7 +46,8 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def resolve_device(name: str) -> Device:
+def resolve_device(name: str, local_rank: int | None = None) -> Device:
+    """The device of a run; with data parallelism on CUDA, one GPU per rank (local_rank)."""
     if name == "auto":
         name = "cuda" if cuda_available() else "cpu"
     if name == "cpu":
@@ -54,6 +55,11 @@ def resolve_device(name: str) -> Device:
     if name == "cuda":
         if not cuda_available():
             raise ConfigError("device 'cuda' asked for, but torch sees no CUDA GPU here; allowed: cpu, auto")
+        if local_rank is not None:
+            if local_rank >= torch.cuda.device_count():
+                raise ConfigError(f"rank {local_rank} needs its own GPU, but torch sees {torch.cuda.device_count()}; "
+                                  f"allowed: a world size up to the GPU count on CUDA, or --device cpu")
+            torch.cuda.set_device(local_rank)
         dev = torch.device("cuda", torch.cuda.current_device())
         return Device("cuda", dev, torch.cuda.get_device_name(dev))
     raise ConfigError(f"invalid device {name!r}; allowed: {', '.join(DEVICES)}")

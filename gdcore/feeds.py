@@ -1,6 +1,7 @@
-"""Data feeds: how batches reach the step. One signature: make(data, device, dtype, seed, batch_size) -> epoch, where
-epoch(pieces) yields the next epoch's samples on the device as (x, y) in consecutive pieces of the given sizes (one
-batch each, or for a block step the batches between two evaluations), all from one seeded permutation per epoch."""
+"""Data feeds: how batches reach the step. One signature: make(data, device, dtype, seed, batch_size, shard) -> epoch,
+where epoch(pieces) yields the next epoch's samples on the device as (x, y) in consecutive pieces of the given sizes
+(one batch each, or for a block step the batches between two evaluations), all from one seeded permutation per
+epoch. With data parallelism, shard = (rank, world size), and each piece is this rank's contiguous share of it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,17 +28,45 @@ class EpochShuffle:
         return torch.randperm(self.n, generator=self.generator)
 
 
-class PlannedBatches(torch.utils.data.Sampler):
-    """A DataLoader batch_sampler that yields the epoch's permutation cut into the pieces the loop planned."""
+Shard = tuple[int, int]  # (rank, world size); (0, 1) without data parallelism
 
-    def __init__(self, shuffle: EpochShuffle):
-        self.shuffle = shuffle
+
+def share(size: int, shard: Shard) -> tuple[int, int]:
+    """This rank's contiguous share [lo, hi) of a piece of `size` samples: sizes differ by at most one."""
+    rank, world = shard
+    base, extra = divmod(size, world)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (rank < extra)
+
+
+def shard_positions(pieces: Sequence[int], shard: Shard) -> tuple[torch.Tensor, list[int]]:
+    """Positions in the epoch's order of this rank's shares of every piece, and the shares' sizes (vectorized: the
+    feed runs inside the timed region)."""
+    rank, world = shard
+    sizes = torch.tensor(pieces, dtype=torch.long)
+    starts = torch.cumsum(sizes, 0) - sizes
+    base, extra = sizes // world, sizes % world
+    lo = rank * base + torch.clamp(extra, max=rank)
+    counts = base + (extra > rank).long()
+    first = torch.repeat_interleave(starts + lo, counts)
+    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    return first + offsets, counts.tolist()
+
+
+class PlannedBatches(torch.utils.data.Sampler):
+    """A DataLoader batch_sampler that yields the epoch's permutation cut into the pieces the loop planned (this
+    rank's share of each)."""
+
+    def __init__(self, shuffle: EpochShuffle, shard: Shard):
+        self.shuffle, self.shard = shuffle, shard
         self.pieces: Sequence[int] = ()
 
     def __iter__(self):
         order, i = self.shuffle.next_order().tolist(), 0
         for size in self.pieces:
-            yield order[i:i + size]
+            lo, hi = share(size, self.shard)
+            if hi > lo:  # an empty share is not a batch: the feed yields it without the loader
+                yield order[i + lo:i + hi]
             i += size
 
     def __len__(self) -> int:
@@ -49,38 +78,51 @@ def _as(t: torch.Tensor, device: Device, dtype: torch.dtype) -> torch.Tensor:
     return t.to(device.torch_device, dtype if t.is_floating_point() else t.dtype, non_blocking=device.non_blocking)
 
 
-def preloaded(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_size: int) -> Epoch:
+def preloaded(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_size: int,
+              shard: Shard = (0, 1)) -> Epoch:
     """The whole training set moved to the device once; each epoch one seeded permutation, batches by index."""
     x, y = _as(data.train_x, device, dtype), _as(data.train_y, device, dtype)
     shuffle = EpochShuffle(data.n, seed)
-    gd = batch_size >= data.n
+    gd, parallel = batch_size >= data.n and shard[1] == 1, shard[1] > 1
     xs, ys = (x, y) if gd else (torch.empty_like(x), torch.empty_like(y))
+    cached: dict = {}
 
     def epoch(pieces):
         order = shuffle.next_order()  # drawn even for full batches, so later epochs keep the same orders
+        sizes = pieces
+        if parallel:  # this rank's rows only, as DistributedSampler would give it
+            if cached.get("pieces") is not pieces:
+                cached.update(pieces=pieces, shares=shard_positions(pieces, shard))
+            positions, sizes = cached["shares"]
+            order = order[positions]
         if not gd:  # GD: the mean gradient does not depend on the order; skip a copy of the set
             order = order.to(device.torch_device, non_blocking=device.non_blocking)
             # One gather per epoch into buffers allocated once (a fresh 188 MB tensor per epoch costs page faults
             # too); the pieces are then contiguous views. A new epoch overwrites the last one's batches.
-            torch.index_select(x, 0, order, out=xs)
-            torch.index_select(y, 0, order, out=ys)
+            m = order.shape[0]
+            torch.index_select(x, 0, order, out=xs[:m])
+            torch.index_select(y, 0, order, out=ys[:m])
         i = 0
-        for size in pieces:
+        for size in sizes:
             yield xs[i:i + size], ys[i:i + size]
             i += size
 
     return epoch
 
 
-def dataloader(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_size: int) -> Epoch:
+def dataloader(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_size: int,
+               shard: Shard = (0, 1)) -> Epoch:
     """torch.utils.data.DataLoader over the per-sample Dataset (torchvision MNIST with ToTensor), as the seeds feed data."""
-    batches = PlannedBatches(EpochShuffle(data.n, seed))
+    batches = PlannedBatches(EpochShuffle(data.n, seed), shard)
     loader = torch.utils.data.DataLoader(data.dataset(), batch_sampler=batches, pin_memory=device.pin_memory)
+    empty = data.train_x[:0], data.train_y[:0]
 
     def epoch(pieces):
         batches.pieces = pieces
-        for xb, yb in loader:
-            yield _as(xb.reshape(xb.shape[0], -1), device, dtype), _as(yb, device, dtype)
+        it = iter(loader)
+        for size in pieces:  # a rank's share of a piece smaller than the world is empty: the loader cannot batch it
+            xb, yb = next(it) if share(size, shard)[1] > share(size, shard)[0] else empty
+            yield _as(xb.flatten(1), device, dtype), _as(yb, device, dtype)
 
     return epoch
 
@@ -88,7 +130,7 @@ def dataloader(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_
 @dataclass(frozen=True)
 class FeedSpec:
     name: str
-    make: Callable[[Data, Device, torch.dtype, int, int], Epoch]
+    make: Callable[..., Epoch]  # (data, device, dtype, seed, batch_size, shard) -> epoch
     about: str
 
 

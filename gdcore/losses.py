@@ -15,6 +15,9 @@ class Loss:
     name: str
     value: Callable[[Tensor, Tensor], Tensor]  # (output, y) -> scalar, differentiable by autograd
     grad: Callable[[Tensor, Tensor], Tensor]  # (output, y) -> dL/doutput, by hand
+    # "mean": a batch's loss is the mean of its samples' (data parallelism weights a rank's share by its size);
+    # "sum": their sum (the ranks' gradients add up)
+    reduction: str = "mean"
 
 
 def _ce_grad(z, y):
@@ -30,7 +33,7 @@ MSE = Loss("mse", F.mse_loss, lambda o, y: (o - y).mul_(2.0 / o.numel()))
 # squared error / 2, mean over the batch (seed 002);  d/dout = (out - y) / B.
 HALF_SE = Loss("half-squared-error", lambda o, y: (o - y).pow(2).sum() / (2 * o.shape[0]), lambda o, y: (o - y).div_(o.shape[0]))
 # sum of squared errors (seed 004);  d/dout = 2 (out - y).
-SSE = Loss("sum-squared-error", lambda o, y: (o - y).pow(2).sum(), lambda o, y: (o - y).mul_(2.0))
+SSE = Loss("sum-squared-error", lambda o, y: (o - y).pow(2).sum(), lambda o, y: (o - y).mul_(2.0), "sum")
 # BCE with logits, mean;  d/dz = (sigmoid(z) - y) / numel.
 BCE_LOGITS = Loss(
     "bce-with-logits", F.binary_cross_entropy_with_logits, lambda z, y: (torch.sigmoid(z) - y).div_(z.numel())

@@ -30,7 +30,7 @@ class Record:
     target: float
     # where it ran
     device_name: str
-    threads: int  # torch's CPU threads during the run, read after it
+    threads: int  # torch's CPU threads during the run, read after it (per process when world_size > 1)
     torch_version: str
     # the outcome
     epochs: float  # epochs seen
@@ -48,6 +48,7 @@ class Record:
     curve: list  # one point per evaluation: samples, steps, seconds, train_loss, test_metric
     setup_seconds: float | None = None  # building the step (JIT compilation, C build): never in the times above
     strategy: str | None = None  # which strategy a step that picks one ran (fused: numba-loop, chunked-gemm, ...)
+    world_size: int = 1  # data-parallel processes (ranks); this record is rank 0's
     config: dict = field(default_factory=dict)  # the resolved RunConfig's remaining fields (budget, dtype, ...)
     # benchmark cases only (pytest bench writes them)
     kind: str | None = None  # "epoch_time", "samples_to_target", "final_loss"

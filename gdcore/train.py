@@ -13,6 +13,7 @@ from . import models
 from .config import DTYPES, RunConfig, resolve_batch_size
 from .data import data_dir
 from .device import resolve_device
+from .distributed import data_parallel, local_rank, process_group
 from .env import environment
 from .errors import ConfigError
 from .feeds import FEEDS
@@ -50,8 +51,9 @@ class RunSetup:
     def __init__(self, cfg: RunConfig):
         self.workload = w = WORKLOADS[cfg.workload]
         self.spec = STEPS[cfg.step]
-        self.device = resolve_device(cfg.device)
-        self.spec.check(w, self.device.type, cfg.batch_size or w.batch_size, cfg.dtype)
+        self.rank, self.world = process_group(cfg.world_size)
+        self.device = resolve_device(cfg.device, local_rank() if self.world > 1 else None)
+        self.spec.check(w, self.device.type, cfg.batch_size or w.batch_size, cfg.dtype, cfg.world_size)
         self.threads = cfg.threads or torch.get_num_threads()
         torch.set_num_threads(self.threads)  # set explicitly: re-applied after anything that may change it
         root = data_dir(cfg.data_dir)
@@ -70,7 +72,11 @@ class RunSetup:
         dev, dt = self.device.torch_device, self.dtype
         as_dev = lambda t: None if t is None else t.to(dev, dt if t.is_floating_point() else t.dtype)  # noqa: E731
         self.eval_sets = [as_dev(t) for t in (self.data.train_x, self.data.train_y, self.data.test_x, self.data.test_y)]
-        self.feed = FEEDS[cfg.feed].make(self.data, self.device, dt, cfg.seed, self.cfg.batch_size)
+        if self.world > self.cfg.batch_size:
+            raise ConfigError(f"invalid world_size {self.world}; allowed: at most the batch size "
+                              f"({self.cfg.batch_size}): every rank needs a share of a batch")
+        self.feed = FEEDS[cfg.feed].make(self.data, self.device, dt, cfg.seed, self.cfg.batch_size,
+                                         (self.rank, self.world))
         self.model: torch.nn.Sequential | None = None
         self.setup_seconds: float | None = None
         self.strategy: str | None = None
@@ -82,7 +88,11 @@ class RunSetup:
         t0 = time.perf_counter()
         self.model = models.build(self.workload.model, self.cfg.init, self.cfg.seed, self.dtype,
                                   self.device.torch_device)
-        step = self.spec.make(self.model, self.workload.loss, self.cfg.lr, self.cfg.batch_size)
+        if self.world > 1:
+            step = data_parallel(self.spec, self.model, self.workload.loss, self.cfg.lr, self.cfg.batch_size,
+                                 self.cfg.allreduce)
+        else:
+            step = self.spec.make(self.model, self.workload.loss, self.cfg.lr, self.cfg.batch_size)
         torch.set_num_threads(self.threads)  # numba's OpenMP start-up resets the process's thread count
         self.device.sync()
         self.setup_seconds = time.perf_counter() - t0
@@ -115,8 +125,11 @@ class RunSetup:
     def loop(self, step, pieces: list[Piece], p: Progress, clock=_NoClock(), on_eval=None) -> bool:
         """The training loop over one epoch's pieces; on_eval() runs with the clock stopped and returns True to stop.
         Returns True when stopped early."""
+        parallel = self.world > 1
         clock.start()
         for (size, steps, evaluate), (x, y) in zip(pieces, self.feed([s for s, _, _ in pieces])):
+            if parallel:  # the share's weight in the global batch's gradient
+                step.global_size = size
             step(x, y)
             p.samples += size
             p.steps += steps
@@ -192,11 +205,11 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
 def describe(tr: RunSetup) -> dict:
     """The fields of a record that say what ran and where (read after the run: the threads that actually ran)."""
     cfg, env = tr.cfg, environment()
-    identity = {"workload", "batch_size", "lr", "feed", "step", "device", "seed", "target"}
+    identity = {"workload", "batch_size", "lr", "feed", "step", "device", "seed", "target", "world_size"}
     return {
         **{k: getattr(cfg, k) for k in identity}, "metric_name": tr.workload.metric.name,
         "device_name": tr.device.name, "threads": env["threads"], "torch_version": env["torch_version"],
-        "setup_seconds": tr.setup_seconds, "strategy": tr.strategy, "n": tr.data.n,
+        "setup_seconds": tr.setup_seconds, "strategy": tr.strategy, "n": tr.data.n, "world_size": tr.world,
         # the rest of the resolved config; `epochs` is resolved into `samples`, `threads` is the record's own field
         "config": {k: v for k, v in cfg.to_dict().items() if k not in identity | {"epochs", "threads"}},
     }

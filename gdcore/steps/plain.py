@@ -54,6 +54,8 @@ def closed_form(model: nn.Sequential, loss: Loss, lr: float, batch_size: int | N
 
 
 
-AUTOGRAD = StepSpec("autograd", autograd, "loss.backward(), then p -= lr * p.grad under no_grad: the seed documents' way")
-OPTIM = StepSpec("optim", optim, "torch.optim.SGD (no momentum, no weight decay)")
-CLOSED_FORM = StepSpec("closed-form", closed_form, "the hand-derived gradient (gdcore/models.py), no autograd graph")
+AUTOGRAD = StepSpec("autograd", autograd, "loss.backward(), then p -= lr * p.grad under no_grad: the seed documents' way",
+                    distributed="ddp")
+OPTIM = StepSpec("optim", optim, "torch.optim.SGD (no momentum, no weight decay)", distributed="ddp")
+CLOSED_FORM = StepSpec("closed-form", closed_form, "the hand-derived gradient (gdcore/models.py), no autograd graph",
+                       distributed="allreduce")

@@ -34,9 +34,18 @@ class StepSpec:
     # (workload, device, batch size, dtype) -> None when supported, else the reason it is not
     supports: Callable[["Workload", str, int | str, str], str | None] = everything
     family: str = "gdcore"  # "gdcore": the engine's steps; "reference": a yardstick beside them (the C loop)
+    # how it runs on several data-parallel processes: "ddp" (the model wrapped in DistributedDataParallel),
+    # "allreduce" (the hand-derived gradients all-reduced), or None (it cannot)
+    distributed: str | None = None
 
-    def check(self, workload: "Workload", device: str, batch_size: int | str, dtype: str) -> None:
+    def check(self, workload: "Workload", device: str, batch_size: int | str, dtype: str, world_size: int = 1) -> None:
         """ConfigError when this step cannot run the case, saying why and which steps can."""
+        if world_size > 1 and self.distributed is None:
+            from . import STEPS
+
+            ok = [s.name for s in STEPS.values() if s.distributed]
+            raise ConfigError(f"step {self.name!r} cannot run on several processes (world_size {world_size}); "
+                              f"allowed with world_size above 1: {', '.join(ok)}")
         reason = self.supports(workload, device, batch_size, dtype)
         if reason:
             from . import STEPS  # the registry imports this module: look it up at call time
