@@ -120,7 +120,7 @@ def gd(request):
     """Settings every benchmark needs: profile, data directory, whether missing data may be fetched."""
     cfg = request.config
     return {"profile": cfg.getoption("--gd-profile"), "data_dir": str(data_dir(cfg.getoption("--data-dir"))),
-            "download": not cfg.getoption("--no-download")}
+            "download": not cfg.getoption("--no-download"), "threads": cfg.gd_threads}
 
 
 @pytest.fixture(autouse=True)

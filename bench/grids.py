@@ -74,18 +74,22 @@ class Profile:
     rounds: int  # timed rounds (epochs) per epoch-time case, after one warm-up round
     slow_rounds: int  # for the Grid's slow cases
     lr_override: dict = field(default_factory=dict)  # batch size -> lrs (quick: one sensible lr per batch size)
+    # data parallelism: [(workload, slice, batch sizes, world sizes above 1)], timed for every distributable step on
+    # the preloaded feed at the same total thread count, plus closed-form without its all-reduce (what it costs)
+    parallel: list = field(default_factory=list)
 
 
 PROFILES = {
     "quick": Profile([("mnist-logreg", 2000, (1, 64, "full")), ("synth-regression", 1000, (1, 64, "full"))],
                      ["mnist-logreg"], [("synth-regression", 1000, (1, 64, "full"))], rounds=2, slow_rounds=2,
-                     lr_override={1: (0.01,), 64: (0.5,), "full": (1.0,)}),
+                     lr_override={1: (0.01,), 64: (0.5,), "full": (1.0,)},
+                     parallel=[("mnist-logreg", 2000, (64,), (2,))]),
     "default": Profile([(w, None, BATCH_SIZES) for w in ("mnist-logreg", "airfoil-linreg", "synth-regression")],
                        ["mnist-logreg", "airfoil-linreg", "synth-regression"],
                        [(w, None, BATCH_SIZES) for w in ("mnist-logreg", "airfoil-linreg", "synth-regression")],
-                       rounds=3, slow_rounds=1),
+                       rounds=3, slow_rounds=1, parallel=[("mnist-logreg", None, (64, 512, "full"), (2,))]),
     "full": Profile([(w, None, BATCH_SIZES) for w in GRIDS], list(GRIDS), [(w, None, BATCH_SIZES) for w in GRIDS],
-                    rounds=5, slow_rounds=2),
+                    rounds=5, slow_rounds=2, parallel=[("mnist-logreg", None, (64, 512, "full"), (2,))]),
 }
 
 
@@ -101,10 +105,12 @@ class Case:
     batch_size: int | str
     lr: float | None
     subset: int | None
+    world_size: int = 1
+    allreduce: bool = True
     rounds: int = 1
     epochs: float | None = None
 
-    PARAMS = ("workload", "device", "feed", "step", "batch_size", "lr", "subset")
+    PARAMS = ("workload", "device", "feed", "step", "batch_size", "lr", "subset", "world_size", "allreduce")
 
     @property
     def params(self) -> tuple:
@@ -120,6 +126,8 @@ class Case:
             parts.append(f"lr{self.lr:g}")
         if self.subset:
             parts.append(f"n{self.subset}")
+        if self.world_size > 1:
+            parts.append(f"K{self.world_size}" + ("" if self.allreduce else "-noallreduce"))
         return "-".join(parts)
 
     @property
@@ -139,7 +147,18 @@ def epoch_time_cases(profile: str, devices) -> list[Case]:
                     for spec in STEPS.values():
                         if spec.supports(wl, dev, bs, "float32") is None:
                             rounds = prof.slow_rounds if g.is_slow(bs, feed, subset) else prof.rounds
-                            out.append(Case("epoch_time", w, dev, feed, spec.name, bs, wl.lr, subset, rounds))
+                            out.append(Case("epoch_time", w, dev, feed, spec.name, bs, wl.lr, subset,
+                                            rounds=rounds))
+    for w, subset, sizes, worlds in prof.parallel:
+        for dev in devices:
+            for bs in sizes:
+                for k in worlds:
+                    for spec in STEPS.values():
+                        if spec.distributed and spec.supports(WORKLOADS[w], dev, bs, "float32") is None:
+                            out.append(Case("epoch_time", w, dev, "preloaded", spec.name, bs, WORKLOADS[w].lr,
+                                            subset, k, rounds=prof.rounds))
+                    out.append(Case("epoch_time", w, dev, "preloaded", "closed-form", bs, WORKLOADS[w].lr, subset, k,
+                                    allreduce=False, rounds=prof.rounds))
     return out
 
 

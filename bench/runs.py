@@ -6,8 +6,7 @@ import math
 
 from gdcore.config import RunConfig
 from gdcore.record import Record, finite
-from gdcore.roofline import epoch_cost
-from gdcore.train import RunSetup, describe, run
+from gdcore.train import run
 
 CURVE_POINTS = 40  # extra_info curves are thinned to about this many points
 
@@ -23,7 +22,9 @@ def thin(curve: list, points: int = CURVE_POINTS) -> list:
 def config(case, gd, **changes) -> RunConfig:
     kw = dict(workload=case.workload, batch_size=case.batch_size, lr=case.lr, feed=case.feed, step=case.step,
               device=case.device, subset=case.subset, epochs=case.epochs, data_dir=gd["data_dir"],
-              download=gd["download"])
+              download=gd["download"], world_size=case.world_size, allreduce=case.allreduce)
+    if case.world_size > 1:  # the same total thread count as one process: the cores shared out among the ranks
+        kw["threads"] = max(1, gd["threads"] // case.world_size)
     return RunConfig(**{**kw, **changes})
 
 
@@ -38,20 +39,19 @@ def benchmark_run(benchmark, case, gd, **changes) -> dict:
     return record
 
 
-def epoch_record(benchmark, tr: RunSetup, case, gd) -> list[float]:
-    """extra_info of an epoch-time case, after its timed rounds: one epoch from a fresh model (quality figures of the
-    model after the last round), the rounds' times, and the FLOPs and bytes an epoch cannot avoid (roofline)."""
-    train_loss, _, metric = tr.evaluate()  # outside the timing
+def epoch_record(benchmark, facts: dict, case, gd) -> list[float]:
+    """extra_info of an epoch-time case, after its timed rounds, from RunSetup.facts(): one epoch from a fresh model
+    (quality figures of the model after the last round), the rounds' times, the FLOPs and bytes of an epoch."""
+    train_loss, _, metric = facts["evaluate"]
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
     rounds = list(getattr(stats, "data", []) or [])
-    n, bs = tr.data.n, tr.cfg.batch_size
-    x, y = tr.eval_sets[0], tr.eval_sets[1]  # as the device holds them: bytes per sample for the roofline
+    n, bs = facts["n"], facts["batch_size"]
     r = Record(
-        **describe(tr), epochs=1.0, samples_seen=n, steps=math.ceil(n / bs), train_seconds=sum(rounds) or None,
+        **facts["describe"], epochs=1.0, samples_seen=n, steps=math.ceil(n / bs), train_seconds=sum(rounds) or None,
         seconds_per_epoch=rounds, final_train_loss=finite(train_loss), final_test_loss=None,
         final_test_metric=finite(metric), samples_to_target=None, steps_to_target=None, seconds_to_target=None,
         diverged=not math.isfinite(train_loss), curve=[], kind="epoch_time", profile=gd["profile"],
-        rounds=case.rounds, **epoch_cost(tr.model, n, x[0].numel() * x.element_size(), y[0].numel() * y.element_size()),
+        rounds=case.rounds, **facts["cost"],
     )
     benchmark.extra_info.update(r.to_dict())
     return rounds

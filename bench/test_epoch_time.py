@@ -1,25 +1,62 @@
 """Seconds per epoch: one round is one epoch of optimization from a fresh model, and nothing else. Every step in the
-registry that supports the case is timed here, the C loop included."""
+registry that supports the case is timed here, the C loop included, and the data-parallel cases on K processes."""
+import pytest
+
+from gdcore.launch import Workers
 from gdcore.train import RunSetup
 from runs import config, epoch_record
 
 KIND = "epoch_time"
 
 
-def test_epoch_time(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset):
-    # loads the data and moves it to the device, not timed; a block step gets a whole epoch per call
-    tr = RunSetup(config(case, gd, epochs=None, eval_every=10**12))
+class Local:
+    """One process: the setup, a fresh model per round, one epoch per timed call."""
 
-    def fresh_model():
-        step_fn = tr.fresh()  # builds the model and the step (compiling any kernel), not timed
-        tr.device.sync()
-        return (step_fn,), {}
+    def __init__(self, cfg):
+        self.tr = RunSetup(cfg)  # loads the data and moves it to the device, not timed
+        self.step = None
 
-    def one_epoch(step_fn):
-        tr.epoch(step_fn)
-        tr.device.sync()  # pytest-benchmark reads its clock when this returns: queued GPU work is inside the timing
+    def fresh(self):
+        self.step = self.tr.fresh()  # builds the model and the step (compiling any kernel), not timed
+        self.tr.device.sync()
 
+    def epoch(self):
+        self.tr.epoch(self.step)
+        self.tr.device.sync()  # pytest-benchmark reads its clock when this returns: GPU work is inside the timing
+
+    def facts(self):
+        return self.tr.facts()
+
+
+class Parallel:
+    """K rank processes (started outside the timing); a timed call returns when every rank has ended its epoch."""
+
+    def __init__(self, cfg):
+        self.workers = Workers(cfg)
+
+    def fresh(self):
+        self.workers.command("fresh")
+
+    def epoch(self):
+        self.workers.command("epoch")
+
+    def facts(self):
+        return self.workers.command("facts")
+
+
+@pytest.fixture
+def runner(case, gd):
+    # a block step gets a whole epoch per call: no evaluation inside the timing
+    cfg = config(case, gd, epochs=None, eval_every=10**12)
+    r = Parallel(cfg) if case.world_size > 1 else Local(cfg)
+    yield r
+    if isinstance(r, Parallel):
+        r.workers.close()
+
+
+def test_epoch_time(benchmark, case, gd, runner, workload, device, feed, step, batch_size, lr, subset,
+                    world_size, allreduce):
     benchmark.group = case.group
-    benchmark.pedantic(one_epoch, setup=fresh_model, rounds=case.rounds, warmup_rounds=1, iterations=1)
-    rounds = epoch_record(benchmark, tr, case, gd)
+    benchmark.pedantic(runner.epoch, setup=runner.fresh, rounds=case.rounds, warmup_rounds=1, iterations=1)
+    rounds = epoch_record(benchmark, runner.facts(), case, gd)
     assert all(t > 0 for t in rounds)

@@ -4,6 +4,7 @@ from runs import benchmark_run
 KIND = "final_loss"
 
 
-def test_final_loss(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset):
+def test_final_loss(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset, world_size,
+                    allreduce):
     r = benchmark_run(benchmark, case, gd)
     assert r["samples_seen"] > 0

@@ -100,8 +100,8 @@ def _serve(rank: int, cfg, port: int, conn, quiet: bool) -> None:
                 setup.epoch(step)
                 setup.device.sync()
                 result = None
-            elif command == "evaluate":
-                result = setup.evaluate()
+            elif command == "facts":
+                result = setup.facts()
             else:
                 raise ValueError(f"unknown command {command!r}")
             conn.send(("ok", result if rank == 0 else None))

@@ -145,6 +145,17 @@ class RunSetup:
         """One epoch of optimization and nothing else (what the benchmarks time)."""
         self.loop(step, self._one_epoch, Progress())
 
+    def facts(self) -> dict:
+        """What a benchmark of this setup records beside its times: the describing fields, the model's quality
+        now, and the FLOPs and bytes an epoch cannot avoid (for the roofline)."""
+        from .roofline import epoch_cost
+
+        x, y = self.eval_sets[0], self.eval_sets[1]  # as the device holds them: bytes per sample
+        return {"describe": describe(self), "evaluate": self.evaluate(), "n": self.data.n,
+                "batch_size": self.cfg.batch_size,
+                "cost": epoch_cost(self.model, self.data.n, x[0].numel() * x.element_size(),
+                                   y[0].numel() * y.element_size())}
+
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float | None, float | None]:
         """(train loss over the whole training set, test loss or None, the workload's metric or None when the
