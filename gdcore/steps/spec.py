@@ -37,6 +37,9 @@ class StepSpec:
     # how it runs on several data-parallel processes: "ddp" (the model wrapped in DistributedDataParallel),
     # "allreduce" (the hand-derived gradients all-reduced), or None (it cannot)
     distributed: str | None = None
+    # True when it computes the same SGD steps as closed-form (tested to follow autograd's trajectory); False for a
+    # peer whose model or update differs (scikit-learn's one-vs-rest SGDClassifier): timed, never compared
+    same_math: bool = True
 
     def check(self, workload: "Workload", device: str, batch_size: int | str, dtype: str, world_size: int = 1) -> None:
         """ConfigError when this step cannot run the case, saying why and which steps can."""
