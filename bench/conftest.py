@@ -95,7 +95,7 @@ def pytest_generate_tests(metafunc):
     root = data_dir(config.getoption("--data-dir"))
     have = _data(root, not config.getoption("--no-download"))
     params = []
-    for c in CASES[kind](config.getoption("--gd-profile"), _devices(config)):
+    for c in CASES[kind](config.getoption("--gd-profile"), _devices(config), config.gd_threads):
         reason = _skip_reason(c, root, have)
         _cases(config)[(kind, c.params)] = c
         params.append(pytest.param(*c.params, id=c.id, marks=[pytest.mark.skip(reason=reason)] if reason else []))

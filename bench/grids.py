@@ -107,10 +107,17 @@ class Case:
     subset: int | None
     world_size: int = 1
     allreduce: bool = True
+    threads: int | None = None  # per process; None: the suite's --gd-threads
     rounds: int = 1
     epochs: float | None = None
 
-    PARAMS = ("workload", "device", "feed", "step", "batch_size", "lr", "subset", "world_size", "allreduce")
+    PARAMS = ("workload", "device", "feed", "step", "batch_size", "lr", "subset", "world_size", "allreduce", "threads")
+
+    @property
+    def record_kind(self) -> str:
+        """A one-process case timed only as the reference of the data-parallel ones (its own thread count)."""
+        return "scaling_reference" if self.kind == "epoch_time" and self.threads and self.world_size == 1 \
+            else self.kind
 
     @property
     def params(self) -> tuple:
@@ -128,6 +135,8 @@ class Case:
             parts.append(f"n{self.subset}")
         if self.world_size > 1:
             parts.append(f"K{self.world_size}" + ("" if self.allreduce else "-noallreduce"))
+        if self.threads:
+            parts.append(f"t{self.threads}")
         return "-".join(parts)
 
     @property
@@ -135,7 +144,7 @@ class Case:
         return f"{self.kind.replace('_', '-')} {self.workload} {self.device}"
 
 
-def epoch_time_cases(profile: str, devices) -> list[Case]:
+def epoch_time_cases(profile: str, devices, threads: int = 1) -> list[Case]:
     prof, out = PROFILES[profile], []
     for w, subset, sizes in prof.epoch_time:
         g, wl = GRIDS[w], WORKLOADS[w]
@@ -150,19 +159,22 @@ def epoch_time_cases(profile: str, devices) -> list[Case]:
                             out.append(Case("epoch_time", w, dev, feed, spec.name, bs, wl.lr, subset,
                                             rounds=rounds))
     for w, subset, sizes, worlds in prof.parallel:
+        wl = WORKLOADS[w]
         for dev in devices:
             for bs in sizes:
                 for k in worlds:
-                    for spec in STEPS.values():
-                        if spec.distributed and spec.supports(WORKLOADS[w], dev, bs, "float32") is None:
-                            out.append(Case("epoch_time", w, dev, "preloaded", spec.name, bs, WORKLOADS[w].lr,
-                                            subset, k, rounds=prof.rounds))
-                    out.append(Case("epoch_time", w, dev, "preloaded", "closed-form", bs, WORKLOADS[w].lr, subset, k,
-                                    allreduce=False, rounds=prof.rounds))
-    return out
+                    t = max(1, threads // k)  # the ranks split the suite's threads: the same cores in all
+                    steps = [s.name for s in STEPS.values() if s.distributed and s.supports(wl, dev, bs, "float32") is None]
+                    for step in steps:
+                        for world in (1, k):  # the one-process reference at the ranks' thread count, and K ranks
+                            out.append(Case("epoch_time", w, dev, "preloaded", step, bs, wl.lr, subset, world,
+                                            threads=t, rounds=prof.rounds))
+                    out.append(Case("epoch_time", w, dev, "preloaded", "closed-form", bs, wl.lr, subset, k,
+                                    allreduce=False, threads=t, rounds=prof.rounds))
+    return list(dict.fromkeys(out))
 
 
-def samples_to_target_cases(profile: str, devices) -> list[Case]:
+def samples_to_target_cases(profile: str, devices, threads: int = 1) -> list[Case]:
     prof, out = PROFILES[profile], []
     for w in prof.samples_to_target:
         g = GRIDS[w]
@@ -174,7 +186,7 @@ def samples_to_target_cases(profile: str, devices) -> list[Case]:
     return out
 
 
-def final_loss_cases(profile: str, devices) -> list[Case]:
+def final_loss_cases(profile: str, devices, threads: int = 1) -> list[Case]:
     return [Case("final_loss", w, dev, "preloaded", "closed-form", bs, GRIDS[w].middle_lr(bs), subset,
                  epochs=GRIDS[w].final_epochs)
             for w, subset, sizes in PROFILES[profile].final_loss for dev in devices for bs in sizes

@@ -23,8 +23,8 @@ def config(case, gd, **changes) -> RunConfig:
     kw = dict(workload=case.workload, batch_size=case.batch_size, lr=case.lr, feed=case.feed, step=case.step,
               device=case.device, subset=case.subset, epochs=case.epochs, data_dir=gd["data_dir"],
               download=gd["download"], world_size=case.world_size, allreduce=case.allreduce)
-    if case.world_size > 1:  # the same total thread count as one process: the cores shared out among the ranks
-        kw["threads"] = max(1, gd["threads"] // case.world_size)
+    if case.threads:  # data parallelism and its reference: the ranks' share of the suite's threads
+        kw["threads"] = case.threads
     return RunConfig(**{**kw, **changes})
 
 
@@ -50,7 +50,7 @@ def epoch_record(benchmark, facts: dict, case, gd) -> list[float]:
         **facts["describe"], epochs=1.0, samples_seen=n, steps=math.ceil(n / bs), train_seconds=sum(rounds) or None,
         seconds_per_epoch=rounds, final_train_loss=finite(train_loss), final_test_loss=None,
         final_test_metric=finite(metric), samples_to_target=None, steps_to_target=None, seconds_to_target=None,
-        diverged=not math.isfinite(train_loss), curve=[], kind="epoch_time", profile=gd["profile"],
+        diverged=not math.isfinite(train_loss), curve=[], kind=case.record_kind, profile=gd["profile"],
         rounds=case.rounds, **facts["cost"],
     )
     benchmark.extra_info.update(r.to_dict())

@@ -55,7 +55,7 @@ def runner(case, gd):
 
 
 def test_epoch_time(benchmark, case, gd, runner, workload, device, feed, step, batch_size, lr, subset,
-                    world_size, allreduce):
+                    world_size, allreduce, threads):
     benchmark.group = case.group
     benchmark.pedantic(runner.epoch, setup=runner.fresh, rounds=case.rounds, warmup_rounds=1, iterations=1)
     rounds = epoch_record(benchmark, runner.facts(), case, gd)

@@ -5,6 +5,6 @@ KIND = "final_loss"
 
 
 def test_final_loss(benchmark, case, gd, workload, device, feed, step, batch_size, lr, subset, world_size,
-                    allreduce):
+                    allreduce, threads):
     r = benchmark_run(benchmark, case, gd)
     assert r["samples_seen"] > 0

@@ -11,10 +11,62 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .feeds import FEEDS  # noqa: E402
+from .results import number  # noqa: E402
 from .steps import STEPS  # noqa: E402
 
 Table = tuple[list[str], list[list]]
 DPI = 100
+
+
+def positive(v) -> float | int | None:
+    """`v` when it is a finite number > 0, which a log axis can show; else None (drawn as a gap)."""
+    v = number(v)
+    return v if v is not None and v > 0 else None
+
+
+def timed(rows) -> list:
+    """The one-process epoch-time rows with a usable median (not null, NaN or 0), at the run's own thread count; the
+    data-parallel cases and their one-process references are drawn by `scaling`."""
+    return [r for r in rows if r.kind == "epoch_time" and positive(r.median) and r.world_size == 1]
+
+
+def scaling(rows, path: Path) -> Table | None:
+    """Data parallelism: for each K-rank case with t threads per rank, the efficiency T(1, t) / (K T(K, t)) against
+    one process of t threads, the speedup T(1, K t) / T(K, t) against one process of all K t threads, and the share
+    of an epoch spent in the all-reduce, (T(K) - T(K, no all-reduce)) / T(K)."""
+    rows = [r for r in rows if r.kind in ("epoch_time", "scaling_reference") and positive(r.median)]
+    key = lambda r: (r.machine, r.workload, r.device, r.feed, r.step, r.batch_size, r.n)  # noqa: E731
+    one = {(key(r), r.threads): r.median for r in rows if r.world_size == 1}
+    quiet = {(key(r), r.world_size): r.median for r in rows if r.world_size > 1 and not r.config.get("allreduce", True)}
+    quiet = {(k[:4] + ("closed-form",) + k[5:], w): t for (k, w), t in quiet.items()}
+    table = []
+    for r in sorted((r for r in rows if r.world_size > 1 and r.config.get("allreduce", True)),
+                    key=lambda r: (r.workload, r.step, r.batch_size)):
+        k, K, t = key(r), r.world_size, r.threads
+        t1, t_all = one.get((k, t)), one.get((k, K * t))
+        comm = quiet.get((k, K)) if r.step == "closed-form" else None
+        table.append([r.workload, r.device, r.step, r.batch_size, K, t, t1, t_all, r.median,
+                      t1 / (K * r.median) if t1 else None, t_all / r.median if t_all else None,
+                      (r.median - comm) / r.median if comm else None])
+    if not table:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (step,), pts in group([type("P", (), {"step": row[2], "row": row}) for row in table], "step").items():
+        xs = [p.row[3] if p.row[3] != "full" else p.row[3] for p in pts if p.row[9] is not None]
+        ys = [p.row[9] for p in pts if p.row[9] is not None]
+        if xs:
+            ax.semilogx(xs, ys, marker="o", label=f"{step}: T(1, t) / (K T(K, t))")
+    ax.axhline(1.0, color="k", ls="--", lw=1, label="perfect scaling")
+    ax.set(title="Data-parallel scaling efficiency", xlabel="global batch size (samples)", ylabel="efficiency",
+           ylim=(0, 1.2))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return ["workload", "device", "step", "batch size", "ranks K", "threads per rank t", "T(1, t) s",
+            "T(1, K t) s", "T(K, t) s", "efficiency T(1,t)/(K T(K,t))", "speedup over 1 process of K t threads",
+            "all-reduce share of the epoch"], table
 
 
 def group(rows, *keys) -> dict[tuple, list]:
@@ -67,13 +119,15 @@ def limit(r) -> float | None:
     """The case's roofline: minimal seconds per epoch from its FLOPs and bytes and its device's measured peak."""
     from .roofline import limit_seconds
 
+    if not (r.peak and positive(r.epoch_flops) and positive(r.epoch_bytes)):
+        return None
     return limit_seconds({"epoch_flops": r.epoch_flops, "epoch_bytes": r.epoch_bytes}, r.peak)
 
 
 def epoch_time(rows, path: Path) -> Table | None:
     """Seconds per epoch against batch size (log-log), one line per device x path x impl, one panel per workload,
     and the hardware limit (roofline) of each device as a dashed line."""
-    rows = [r for r in rows if r.kind == "epoch_time" and r.median]
+    rows = timed(rows)
     if not rows:
         return None
     by_w = group(rows, "workload")
@@ -104,7 +158,7 @@ def epoch_time(rows, path: Path) -> Table | None:
 
 def samples_to_target(rows, path: Path) -> Table | None:
     """Samples and steps to target at each batch size's best lr (log-log), with the perfect-scaling reference."""
-    best = [r for r in best_runs(rows) if r.samples_to_target]
+    best = [r for r in best_runs(rows) if positive(r.samples_to_target)]
     if not best:
         return None
     by_w = group(best, "workload")
@@ -115,7 +169,7 @@ def samples_to_target(rows, path: Path) -> Table | None:
             line.sort(key=lambda r: r.batch_size)
             bs = [r.batch_size for r in line]
             ax_s.loglog(bs, [r.samples_to_target for r in line], marker="o", label=f"{dev}")
-            ax_t.loglog(bs, [r.steps_to_target for r in line], marker="o", label=f"{dev}")
+            ax_t.loglog(bs, [positive(r.steps_to_target) for r in line], marker="o", label=f"{dev}")
             ref = line[0].samples_to_target  # perfect scaling: as many samples at every batch size
             ax_s.loglog(bs, [ref] * len(bs), "k--", lw=1, label="perfect scaling (constant samples)")
             ax_t.loglog(bs, [ref / b for b in bs], "k:", lw=1, label="perfect scaling (steps = samples / batch)")
@@ -158,9 +212,19 @@ def final_loss(rows, path: Path) -> Table | None:
     return ["workload", "device", "batch size", "lr", "samples", "final train loss", "final metric"], table
 
 
+def curve_points(r) -> list[tuple]:
+    """(samples, seconds, test metric) of each well-formed point of the run's curve; on a log scale, metric > 0."""
+    out = []
+    for p in r.curve:
+        s, t, m = (number(p.get(k)) if isinstance(p, dict) else None for k in ("samples", "seconds", "test_metric"))
+        if None not in (s, t, m) and (m > 0 or r.metric_name == "test_accuracy"):
+            out.append((max(s, 1), max(t, 1e-4), m))
+    return out
+
+
 def curves(rows, path: Path) -> Table | None:
     """Test metric against samples seen and against seconds, for the best lr of each batch size."""
-    best = [r for r in best_runs(rows) if r.curve]
+    best = [r for r in best_runs(rows) if curve_points(r)]
     if not best:
         return None
     by_w = group(best, "workload")
@@ -168,11 +232,11 @@ def curves(rows, path: Path) -> Table | None:
     table = []
     for (ax_n, ax_t), ((w,), rs) in zip(axes, by_w.items()):
         for r in sorted(rs, key=lambda r: (r.device, r.batch_size)):
-            pts = [p for p in r.curve if p.get("test_metric") is not None]
+            pts = curve_points(r)
             label = f"{r.device} bs {r.batch_size} (lr {r.lr:g})"
-            ax_n.plot([max(p["samples"], 1) for p in pts], [p["test_metric"] for p in pts], label=label)
-            ax_t.plot([max(p["seconds"], 1e-4) for p in pts], [p["test_metric"] for p in pts], label=label)
-            table.append([w, r.device, r.batch_size, r.lr, len(r.curve), pts[-1]["test_metric"] if pts else None])
+            ax_n.plot([s for s, _, _ in pts], [m for _, _, m in pts], label=label)
+            ax_t.plot([t for _, t, _ in pts], [m for _, _, m in pts], label=label)
+            table.append([w, r.device, r.batch_size, r.lr, len(pts), pts[-1][2]])
         metric = rs[0].metric_name
         ax_n.set(xscale="log", title=f"{w}: {metric} against samples", xlabel="samples seen", ylabel=metric)
         ax_t.set(xscale="log", title=f"{w}: {metric} against time", xlabel="optimization time (s)", ylabel=metric)
@@ -189,11 +253,11 @@ def curves(rows, path: Path) -> Table | None:
 def speedups(rows, path: Path) -> Table | None:
     """Speedup of each feed over dataloader (per step), and of each step over autograd (per feed): the base's seconds
     per epoch divided by the other's, so above 1 is faster. Feeds and steps come from the registries."""
-    rows = [r for r in rows if r.kind == "epoch_time" and r.median]
-    t = {(r.workload, r.device, r.feed, r.step, r.batch_size): r.median for r in rows}
-    by_w = group(rows, "workload")
+    rows = timed(rows)
     if not rows:
         return None
+    t = {(r.workload, r.device, r.feed, r.step, r.batch_size): r.median for r in rows}
+    by_w = group(rows, "workload")
     fig, axes = panels(1, len(by_w))
     table = []
     for ax, ((w,), rs) in zip(axes.flat, by_w.items()):
@@ -219,7 +283,7 @@ def speedups(rows, path: Path) -> Table | None:
 
 def hardware(rows, path: Path) -> Table | None:
     """Seconds per epoch per case on every machine x device, and the speedup over the first one named."""
-    rows = [r for r in rows if r.kind == "epoch_time" and r.median]
+    rows = timed(rows)
     hw = list(dict.fromkeys(f"{r.machine} ({r.device})" for r in rows))
     if len(hw) < 2:
         return None

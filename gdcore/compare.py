@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 from .errors import ConfigError
-from .results import Row, load_file
+from .results import STATS, Row, load_file, number, warn
 
-STATS = ("min", "max", "mean", "median")
 QUALITY = ("samples_to_target", "steps_to_target", "seconds_to_target", "final_train_loss", "final_test_loss",
            "final_test_metric")
 SHOWN = ("median", "samples_to_target", "final_train_loss", "final_test_metric")
@@ -16,14 +15,21 @@ SPEC_HELP = "comma-separated METRIC:PERCENT%, e.g. median:10%,samples_to_target:
 
 
 def parse_spec(spec: str | None) -> dict[str, float]:
-    """'median:10%,samples_to_target:15%' -> {'median': 0.10, 'samples_to_target': 0.15}."""
+    """'median:10%,samples_to_target:15%' -> {'median': 0.10, 'samples_to_target': 0.15}; None -> {} (no gate)."""
+    if spec is None:
+        return {}
     out: dict[str, float] = {}
-    for part in filter(None, (spec or "").split(",")):
-        m = re.fullmatch(r"\s*([a-z_]+):(\d+(?:\.\d+)?)%\s*", part)
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        m = re.fullmatch(r"([a-z_]+):(\d+(?:\.\d+)?)%", part)
         if not m or m.group(1) not in STATS + QUALITY:
             raise ConfigError(f"invalid --fail-on item {part!r}; allowed: {SPEC_HELP}, "
                               f"metrics: {', '.join(STATS + QUALITY)}")
+        if m.group(1) in out:
+            raise ConfigError(f"--fail-on names {m.group(1)} twice; allowed: each metric once")
         out[m.group(1)] = float(m.group(2)) / 100
+    if not out:
+        raise ConfigError(f"--fail-on {spec!r} names no metric, which would turn the gate off; allowed: {SPEC_HELP} "
+                          "(leave --fail-on out to compare without a gate)")
     return out
 
 
@@ -32,6 +38,8 @@ def resolve(arg: str, storage: Path = Path(".benchmarks")) -> Path:
     p = Path(arg)
     if p.is_file():
         return p
+    if p.is_dir():
+        raise ConfigError(f"{arg} is a folder; allowed: a JSON file or an autosave number like 0001")
     if re.fullmatch(r"\d+", arg):
         found = sorted(storage.rglob(f"{int(arg):04d}_*.json"))
         if found:
@@ -42,43 +50,73 @@ def resolve(arg: str, storage: Path = Path(".benchmarks")) -> Path:
 
 
 def value(row: Row, key: str):
-    v = row.stats.get(key) if key in STATS else getattr(row, key)
-    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+    """The row's metric `key` as a finite number, or None (null, NaN, absent)."""
+    return number(row.stats.get(key) if key in STATS else row.info.get(key))
 
 
 def worse_by(row_base: Row, row_new: Row, key: str) -> float | None:
-    """How much worse NEW is than BASE, as a fraction (negative: better); inf when a target is no longer reached."""
+    """How much worse NEW is than BASE, as a fraction (negative: better); inf when NEW lost a value BASE had (a
+    target no longer reached, a diverged loss), -inf when it gained a reached target; None when not comparable."""
     a, b = value(row_base, key), value(row_new, key)
-    if a is None and b is None:
-        return None
-    if a is None or b is None:  # reached -> not reached is a regression; the converse an improvement
-        missing_is_bad = key.endswith("_to_target")
-        return (math.inf if b is None else -math.inf) if missing_is_bad else None
+    if a is None:
+        return -math.inf if b is not None and key.endswith("_to_target") else None
+    if b is None:
+        return math.inf
     higher_is_worse = not (key == "final_test_metric" and row_new.metric_name == "test_accuracy")
     change = (b - a) / abs(a) if a else (0.0 if b == a else math.copysign(math.inf, b - a))
     return change if higher_is_worse else -change
 
 
-def compare(base: list[Row], new: list[Row], fail_on: dict[str, float]):
-    """(lines of the change table, regressions, names only in BASE, names only in NEW)."""
+def match(base: list[Row], new: list[Row]) -> tuple[list[tuple], list[str], list[str]]:
+    """([(name, BASE row, NEW row)], names only in BASE, names only in NEW); ConfigError when no name matches."""
     b_by, n_by = {r.name: r for r in base}, {r.name: r for r in new}
+    pairs = [(n, b_by[n], n_by[n]) for n in b_by if n in n_by]
+    if not pairs:
+        raise ConfigError(f"no case of BASE matches a case of NEW (BASE has {len(b_by)}, e.g. {next(iter(b_by))}; "
+                          f"NEW has {len(n_by)}, e.g. {next(iter(n_by))}); allowed: two runs of the same cases")
+    return pairs, [n for n in b_by if n not in n_by], [n for n in n_by if n not in b_by]
+
+
+def unchecked(pairs: list[tuple], fail_on: dict[str, float]) -> dict[str, str]:
+    """The gated metrics the matched cases cannot check, each with the reason: NEW has no value of it anywhere, or
+    BASE has none to compare with (a target first reached in NEW still counts as checked: an improvement)."""
+    out = {}
+    for key in fail_on:
+        if all(value(n, key) is None for _, _, n in pairs):
+            side = "NEW"
+        elif all(worse_by(b, n, key) is None for _, b, n in pairs):  # worse_by is None only where BASE has no value
+            side = "BASE"
+        else:
+            continue
+        out[key] = f"{side} has no usable {key} in any of the {len(pairs)} matched case(s) (all null or NaN)"
+    return out
+
+
+def regression(name: str, key: str, w: float, limit: float) -> str:
+    """One line of the regression list."""
+    how = f"worse by {w:.1%}" if math.isfinite(w) else "target lost" if key.endswith("_to_target") \
+        else "no usable value in NEW (null or NaN)"
+    return f"{name}: {key} {how} (limit {limit:.0%})"
+
+
+def compare(pairs: list[tuple], fail_on: dict[str, float], unchecked_keys=()) -> tuple[list[str], list[str]]:
+    """(lines of the change table, regressions past the limits of the metrics that can be checked)."""
     lines, regressions = [], []
-    for name in [n for n in b_by if n in n_by]:
+    for name, rb, rn in pairs:
         cells = []
         for key in dict.fromkeys(SHOWN + tuple(fail_on)):
-            a, b, w = value(b_by[name], key), value(n_by[name], key), worse_by(b_by[name], n_by[name], key)
+            a, b, w = value(rb, key), value(rn, key), worse_by(rb, rn, key)
             if a is None and b is None:
                 continue
             flag = ""
-            if key in fail_on and w is not None and w > fail_on[key]:
+            if key in fail_on and key not in unchecked_keys and w is not None and w > fail_on[key]:
                 flag = " REGRESSION"
-                regressions.append(f"{name}: {key} worse by {'target lost' if math.isinf(w) else f'{w:.1%}'}"
-                                   f" (limit {fail_on[key]:.0%})")
+                regressions.append(regression(name, key, w, fail_on[key]))
             change = "" if w is None or math.isinf(w) else f" ({'+' if w > 0 else ''}{w:.1%} worse)" if w > 0 \
                 else f" ({-w:.1%} better)" if w < 0 else " (same)"
             cells.append(f"{key} {_fmt(a)} -> {_fmt(b)}{change}{flag}")
         lines.append(f"{name}\n    " + "\n    ".join(cells))
-    return lines, regressions, [n for n in b_by if n not in n_by], [n for n in n_by if n not in b_by]
+    return lines, regressions
 
 
 def _fmt(v) -> str:
@@ -86,17 +124,26 @@ def _fmt(v) -> str:
 
 
 def run_compare(base_arg: str, new_arg: str, fail_on_spec: str | None, print_=print) -> int:
+    """Prints the change table; 0 when the gate passes, 1 on a regression or a gated metric that cannot be checked,
+    ConfigError (exit 2) when nothing can be compared."""
     fail_on = parse_spec(fail_on_spec)
     base, new = load_file(resolve(base_arg)), load_file(resolve(new_arg))
-    lines, regressions, only_base, only_new = compare(base, new, fail_on)
+    pairs, only_base, only_new = match(base, new)
+    gaps = unchecked(pairs, fail_on)
+    lines, regressions = compare(pairs, fail_on, gaps)
     print_(f"BASE {base[0].file}\nNEW  {new[0].file}\n")
     for line in lines:
         print_(line)
     for label, names in (("only in BASE", only_base), ("only in NEW", only_new)):
         if names:
             print_(f"\n{label} ({len(names)}): " + ", ".join(names))
+    if gaps and len(gaps) == len(fail_on):
+        raise ConfigError(f"nothing could be compared for --fail-on: {'; '.join(gaps.values())}")
+    for key, why in gaps.items():
+        warn(f"--fail-on {key} cannot be checked: {why}; failing (exit 1), the other limits were checked")
     if regressions:
         print_(f"\n{len(regressions)} regression(s) past the --fail-on limits:\n  " + "\n  ".join(regressions))
+    if regressions or gaps:
         return 1
     print_(f"\n{len(lines)} matched case(s); no regression past the limits" + (f" ({fail_on_spec})" if fail_on else ""))
     return 0

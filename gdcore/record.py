@@ -111,7 +111,10 @@ def check_type(name: str, value, hint):
 
 def upgrade(d: dict) -> dict:
     """Schema 1 (no schema_version): `impl` and `path` were the step and feed, `config` repeated the record."""
-    if d.get("schema_version", 1) >= SCHEMA_VERSION:
+    version = d.get("schema_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ConfigError(f"record field 'schema_version' is {version!r}; allowed: an integer")
+    if version >= SCHEMA_VERSION:
         return d
     d = dict(d)
     d.setdefault("step", d.pop("impl", None))
