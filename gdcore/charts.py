@@ -136,8 +136,9 @@ def epoch_time(rows, path: Path) -> Table | None:
     for ax, ((w,), rs) in zip(axes.flat, by_w.items()):
         for (dev, p, impl), line in group(rs, "device", "feed", "step").items():
             line.sort(key=lambda r: r.batch_size)
-            reference = STEPS.get(impl) is not None and STEPS[impl].family == "reference"
-            style = dict(marker="*", ms=10, color="k", ls="none") if reference else \
+            family = STEPS[impl].family if impl in STEPS else "gdcore"
+            style = dict(marker="*", ms=10, color="k", ls="none") if family == "reference" else \
+                dict(marker="^", ms=5, ls="--" if p == "preloaded" else ":") if family == "peer" else \
                 dict(marker="o", ms=3, ls="-" if p == "preloaded" else ":")
             ax.loglog([r.batch_size for r in line], [r.median for r in line], label=f"{dev} {p} {impl}", **style)
             for r in line:
