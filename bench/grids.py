@@ -154,6 +154,10 @@ def epoch_time_cases(profile: str, devices, threads: int = 1) -> list[Case]:
                     continue
                 for feed in FEEDS:
                     for spec in STEPS.values():
+                        # peers and references are timed on the preloaded feed: the feed's cost is measured with
+                        # gdcore's own steps, and a DataLoader epoch at batch 1 would only time the DataLoader
+                        if spec.family != "gdcore" and feed != "preloaded":
+                            continue
                         if spec.supports(wl, dev, bs, "float32") is None:
                             rounds = prof.slow_rounds if g.is_slow(bs, feed, subset) else prof.rounds
                             out.append(Case("epoch_time", w, dev, feed, spec.name, bs, wl.lr, subset,

@@ -45,7 +45,7 @@ def test_fused_run_counts_steps_and_samples_like_closed_form():
 
 def test_fused_refuses_nonlinear_workloads():
     with pytest.raises(ConfigError, match="step 'fused' cannot run synth-binary on cpu .* one Linear layer .*; allowed here: "
-                                          "autograd, optim, closed-form$"):
+                                          "autograd, optim, closed-form"):
         RunSetup(RunConfig(workload="synth-binary", step="fused", device="cpu"))
 
 
