@@ -83,14 +83,19 @@ def preloaded(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_s
     """The whole training set moved to the device once; each epoch one seeded permutation, batches by index."""
     x, y = _as(data.train_x, device, dtype), _as(data.train_y, device, dtype)
     shuffle = EpochShuffle(data.n, seed)
-    gd, parallel = batch_size >= data.n and shard[1] == 1, shard[1] > 1
+    gd, parallel = batch_size >= data.n, shard[1] > 1
+    if gd and parallel:  # GD: the mean gradient does not depend on the order; each rank sums its contiguous rows
+        lo, hi = share(data.n, shard)
+        x, y = x[lo:hi], y[lo:hi]
     xs, ys = (x, y) if gd else (torch.empty_like(x), torch.empty_like(y))
     cached: dict = {}
 
     def epoch(pieces):
         order = shuffle.next_order()  # drawn even for full batches, so later epochs keep the same orders
         sizes = pieces
-        if parallel:  # this rank's rows only, as DistributedSampler would give it
+        if gd and parallel:
+            sizes = [x.shape[0]]
+        elif parallel:  # this rank's rows only, as DistributedSampler would give it
             if cached.get("pieces") is not pieces:
                 cached.update(pieces=pieces, shares=shard_positions(pieces, shard))
             positions, sizes = cached["shares"]

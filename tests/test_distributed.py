@@ -19,6 +19,7 @@ CASES = [  # (workload, subset, batch size): a last batch of 13 is shared 7 + 6;
     ("synth-regression", 301, 32),  # whose share is empty on rank 1
     ("synth-regression", 64, 3),
     ("mnist-logreg", 500, 50),
+    ("synth-regression", 301, "full"),  # GD: each rank sums its contiguous rows, no gather
 ]
 
 
