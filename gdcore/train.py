@@ -20,6 +20,7 @@ from .feeds import FEEDS
 from .losses import accuracy
 from .record import Record, finite
 from .steps import STEPS
+from .steps import check as check_step
 from .timer import Stopwatch
 from .workloads import WORKLOADS
 
@@ -53,7 +54,7 @@ class RunSetup:
         self.spec = STEPS[cfg.step]
         self.rank, self.world = process_group(cfg.world_size)
         self.device = resolve_device(cfg.device, local_rank() if self.world > 1 else None)
-        self.spec.check(w, self.device.type, cfg.batch_size or w.batch_size, cfg.dtype, cfg.world_size)
+        check_step(self.spec, w, self.device.type, cfg.batch_size or w.batch_size, cfg.dtype, cfg.world_size)
         self.threads = cfg.threads or torch.get_num_threads()
         torch.set_num_threads(self.threads)  # set explicitly: re-applied after anything that may change it
         root = data_dir(cfg.data_dir)

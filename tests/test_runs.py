@@ -75,3 +75,10 @@ def test_divergence_is_a_result_not_a_crash():
     assert r["diverged"] is True
     assert r["final_train_loss"] is None and r["samples_seen"] < 20 * 64
     json.dumps(r, allow_nan=False)
+
+
+def test_a_diverged_model_reports_no_metric():
+    """synth-binary at lr 1e4: the loss overflows; accuracy computed from NaN outputs (0.5) is not a result."""
+    r = run(RunConfig(workload="synth-binary", lr=1e4, epochs=1, device="cpu"))
+    assert r["diverged"] is True
+    assert r["final_test_metric"] is None and r["curve"][-1]["test_metric"] is None

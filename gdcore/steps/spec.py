@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Callable
 import torch
 from torch import nn
 
-from ..errors import ConfigError
 from ..losses import Loss
 
 if TYPE_CHECKING:
@@ -40,22 +39,6 @@ class StepSpec:
     # True when it computes the same SGD steps as closed-form (tested to follow autograd's trajectory); False for a
     # peer whose model or update differs (scikit-learn's one-vs-rest SGDClassifier): timed, never compared
     same_math: bool = True
-
-    def check(self, workload: "Workload", device: str, batch_size: int | str, dtype: str, world_size: int = 1) -> None:
-        """ConfigError when this step cannot run the case, saying why and which steps can."""
-        if world_size > 1 and self.distributed is None:
-            from . import STEPS
-
-            ok = [s.name for s in STEPS.values() if s.distributed]
-            raise ConfigError(f"step {self.name!r} cannot run on several processes (world_size {world_size}); "
-                              f"allowed with world_size above 1: {', '.join(ok)}")
-        reason = self.supports(workload, device, batch_size, dtype)
-        if reason:
-            from . import STEPS  # the registry imports this module: look it up at call time
-
-            ok = [s.name for s in STEPS.values() if not s.supports(workload, device, batch_size, dtype)]
-            raise ConfigError(f"step {self.name!r} cannot run {workload.name} on {device} at batch size "
-                              f"{batch_size} ({dtype}): {reason}; allowed here: {', '.join(ok)}")
 
 
 def linear_model(workload: "Workload") -> nn.Linear | None:
