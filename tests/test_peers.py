@@ -11,6 +11,7 @@ import torch
 
 from gdcore import STEPS, WORKLOADS, RunConfig, RunSetup, run
 from gdcore.errors import ConfigError
+from gdcore.steps import check
 
 TOLERANCE = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
 CASES = [  # workload, subset, batch size, dtype, lr; short last batches (n % batch size) in most
@@ -157,7 +158,7 @@ def test_a_hidden_library_is_a_reason_not_an_error(step, module, words, monkeypa
     reason = STEPS[step].supports(wl, "cpu", 1, "float32")
     assert reason and words in reason and "pip install -e .[peers]" in reason
     with pytest.raises(ConfigError, match=words):
-        STEPS[step].check(wl, "cpu", 1, "float32")
+        check(STEPS[step], wl, "cpu", 1, "float32")
     with pytest.raises(ConfigError, match=rf"needs .*pip install -e \.\[peers\]"):
         STEPS[step].make(wl.model(), wl.loss, 0.1, 1)
 
