@@ -51,11 +51,10 @@ def scaling(rows, path: Path) -> Table | None:
     if not table:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (step,), pts in group([type("P", (), {"step": row[2], "row": row}) for row in table], "step").items():
-        xs = [p.row[3] if p.row[3] != "full" else p.row[3] for p in pts if p.row[9] is not None]
-        ys = [p.row[9] for p in pts if p.row[9] is not None]
-        if xs:
-            ax.semilogx(xs, ys, marker="o", label=f"{step}: T(1, t) / (K T(K, t))")
+    for step in dict.fromkeys(row[2] for row in table):
+        pts = [(row[3], row[9]) for row in table if row[2] == step and row[9] is not None]
+        if pts:
+            ax.semilogx(*zip(*pts), marker="o", label=f"{step}: T(1, t) / (K T(K, t))")
     ax.axhline(1.0, color="k", ls="--", lw=1, label="perfect scaling")
     ax.set(title="Data-parallel scaling efficiency", xlabel="global batch size (samples)", ylabel="efficiency",
            ylim=(0, 1.2))

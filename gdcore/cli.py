@@ -96,7 +96,7 @@ def add_run_parser(sub) -> None:
 
 def cmd_run(args) -> int:
     from .config import RunConfig
-    from .train import run
+    from .train import print_progress, run
 
     cfg = RunConfig(
         workload=args.workload, batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, samples=args.samples,
@@ -105,20 +105,15 @@ def cmd_run(args) -> int:
         threads=args.threads, dtype=args.dtype, world_size=args.world_size, allreduce=not args.no_allreduce,
     )
 
-    def progress(p):
-        m = p["test_metric"]
-        print(f"samples {p['samples']:>9}  steps {p['steps']:>8}  {p['seconds']:8.3f} s  "
-              f"train_loss {p['train_loss'] if p['train_loss'] is None else format(p['train_loss'], '.6g')}  "
-              f"metric {m if m is None else format(m, '.6g')}", file=sys.stderr, flush=True)
-
+    progress = None if args.quiet else print_progress
     from .launch import join_from_env, launch, under_torchrun
 
     if under_torchrun():  # torchrun started this process: join its group; rank 0 prints the record
-        record = join_from_env(cfg, progress=None if args.quiet else progress)
+        record = join_from_env(cfg, progress=progress)
     elif cfg.world_size > 1:
         record = launch(cfg, quiet=args.quiet)
     else:
-        record = run(cfg, progress=None if args.quiet else progress)
+        record = run(cfg, progress=progress)
     if record is not None:
         emit(json.dumps(record, allow_nan=False) + "\n")
     return 0

@@ -4,7 +4,6 @@ with K ranks and global batch B follows the trajectory of one process with batch
 gdcore/launch.py's job."""
 from __future__ import annotations
 
-import datetime
 import os
 
 import torch
@@ -14,6 +13,7 @@ from torch import nn
 from .errors import ConfigError
 from .losses import Loss
 from .models import backward
+from .steps.spec import frozen
 
 def process_group(world_size: int) -> tuple[int, int]:
     """(rank, world size) of this process; (0, 1) without data parallelism."""
@@ -67,9 +67,7 @@ def data_parallel(spec, model: nn.Sequential, loss: Loss, lr: float, batch_size:
             with ddp.no_sync():
                 return inner(x, y)
     elif spec.distributed == "allreduce":
-        params = list(model.parameters())
-        for p in params:
-            p.requires_grad_(False)
+        params = frozen(model)
 
         def step(x, y):
             w = share_weight(x, step.global_size)

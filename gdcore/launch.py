@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import os
 import socket
-import sys
 import time
 import traceback
 from typing import Callable
@@ -20,7 +19,7 @@ import torch
 import torch.distributed as dist
 
 from .errors import ConfigError
-from .train import RunSetup, run
+from .train import RunSetup, print_progress, run
 
 TIMEOUT_S = 60  # a collective that waits longer than this has lost a rank: fail instead of hanging
 ADDR = "127.0.0.1"
@@ -86,7 +85,7 @@ def _serve(rank: int, cfg, port: int, conn, quiet: bool) -> None:
             if command == "stop":
                 break
             if command == "run":
-                progress = None if quiet or rank else _print_progress
+                progress = None if quiet or rank else print_progress
                 result = run(arg or cfg, progress=progress)
             elif command == "params":  # the final parameters of a run (tests compare them across world sizes)
                 final: list = []
@@ -113,11 +112,6 @@ def _serve(rank: int, cfg, port: int, conn, quiet: bool) -> None:
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
-
-
-def _print_progress(p: dict) -> None:
-    print(f"samples {p['samples']:>9}  steps {p['steps']:>8}  {p['seconds']:8.3f} s  train_loss {p['train_loss']}  "
-          f"metric {p['test_metric']}", file=sys.stderr, flush=True)
 
 
 class Workers:

@@ -82,6 +82,7 @@ class RunSetup:
         self.setup_seconds: float | None = None
         self.strategy: str | None = None
         self._one_epoch = self.plan(Progress(), n)
+        self._one_epoch_sizes = [size for size, _, _ in self._one_epoch]
 
     def fresh(self) -> Callable:
         """A new model (the same initial weights for the same seed, on every device) and its step, built (and any
@@ -127,8 +128,10 @@ class RunSetup:
         """The training loop over one epoch's pieces; on_eval() runs with the clock stopped and returns True to stop.
         Returns True when stopped early."""
         parallel = self.world > 1
+        # the feed's cut: the same list object for every epoch() call, so a feed may cache what it derives from it
+        sizes = self._one_epoch_sizes if pieces is self._one_epoch else [s for s, _, _ in pieces]
         clock.start()
-        for (size, steps, evaluate), (x, y) in zip(pieces, self.feed([s for s, _, _ in pieces])):
+        for (size, steps, evaluate), (x, y) in zip(pieces, self.feed(sizes)):
             if parallel:  # the share's weight in the global batch's gradient
                 step.global_size = size
             step(x, y)
@@ -212,6 +215,15 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
         if p.samples - start == n:
             p.epoch_seconds.append(clock.elapsed - before)
     return record(tr, p, state, curve, clock.elapsed).to_dict()
+
+
+def print_progress(point: dict) -> None:
+    """One line per evaluation on stderr (stdout holds the record)."""
+    import sys
+
+    fmt = lambda v: v if v is None else format(v, ".6g")  # noqa: E731
+    print(f"samples {point['samples']:>9}  steps {point['steps']:>8}  {point['seconds']:8.3f} s  "
+          f"train_loss {fmt(point['train_loss'])}  metric {fmt(point['test_metric'])}", file=sys.stderr, flush=True)
 
 
 def describe(tr: RunSetup) -> dict:

@@ -50,3 +50,5 @@ def experiments(quick: bool) -> list:
     from .slow import EXPERIMENTS  # imports nothing from here: no cycle
 
     return QUICK + EXPERIMENTS
+
+__all__ = ["run_seeds", "experiments", "Context", "Row", "QUICK", "seed001", "seed002", "seed004"]

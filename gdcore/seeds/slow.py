@@ -1,8 +1,6 @@
 """The seed experiments that need MNIST or many epochs (documents 000, 003 and 004's initialisation study)."""
 from __future__ import annotations
 
-import torch
-
 from ..train import RunSetup, run
 from .common import Context, Row, _cfg, _within, fmt_acc
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import CROSS_ENTROPY, Loss
-from .spec import StepSpec, linear_model
+from .spec import StepSpec, frozen, linear_model
 
 SOURCE = Path(__file__).with_name("sgd_epoch.c")
 CLASSES = 10  # the loop keeps its 10 logits in registers (sgd_epoch.c's K)
@@ -57,8 +57,7 @@ def build() -> ctypes.CDLL:
 def c_loop(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
     fn = build()
     lin = model[0]
-    for p in model.parameters():
-        p.requires_grad_(False)
+    frozen(model)
     Wt = np.ascontiguousarray(lin.weight.numpy().T)  # input-major, see sgd_epoch.c
     b = lin.bias.numpy()  # a view: updated in place
 

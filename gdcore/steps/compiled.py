@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..losses import CROSS_ENTROPY, Loss
 from ..models import backward
 from .jax_scan import missing
-from .spec import StepSpec
+from .spec import StepSpec, frozen
 
 BROKEN: dict[str, str] = {}  # device -> why torch.compile failed there in this process (supports() then says so)
 WORKED: set[str] = set()  # devices where a compile succeeded: a later failure there is the model's, not the machine's
@@ -68,9 +68,7 @@ def _dummy(rows: int, model: nn.Sequential, loss: Loss, like: torch.Tensor):
 
 
 def compiled(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
-    params = list(model.parameters())
-    for p in params:
-        p.requires_grad_(False)
+    params = frozen(model)
     first = params[0]
     dynamic = batch_size > 1
     structure = tuple((type(m).__name__, tuple(getattr(m, "weight", torch.empty(0)).shape), getattr(m, "bias", None)

@@ -10,15 +10,14 @@ from torch import nn
 
 from ..losses import Loss
 from .numba_loop import KINDS, numba
-from .spec import StepSpec, linear_model
+from .spec import StepSpec, frozen, linear_model
 
 GEMM_BATCH = 256  # from this batch size on, BLAS products beat the per-sample compiled loop
 
 
 def fused(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
     """A step over a block of consecutive batches of `batch_size` (see module docstring)."""
-    for p in model.parameters():
-        p.requires_grad_(False)
+    frozen(model)
     if model[0].weight.is_cuda:
         from .cuda_graph import cuda_graph
 

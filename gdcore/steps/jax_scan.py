@@ -20,8 +20,6 @@ so its float32 runs are not affected).
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 
 import numpy as np
 import torch
@@ -29,24 +27,10 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import Loss
-from .spec import StepSpec, linear_model
+from .spec import StepSpec, frozen, linear_model, missing, require
 
 KINDS = ("cross-entropy", "half-squared-error", "mse")
 CHUNK_ROWS = 8192  # rows per jitted scan call: long enough that a call's dispatch (tens of microseconds) is noise
-INSTALL = "pip install -e .[peers]"
-
-
-def missing(module: str, what: str) -> str | None:
-    """Why `module` cannot be imported, or None: cheap (no import); sys.modules[module] = None counts as missing."""
-    if module in sys.modules:
-        return None if sys.modules[module] is not None else f"{what} is not installed: {INSTALL}"
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        found = False
-    return None if found else f"{what} is not installed: {INSTALL}"
-
-
 @functools.lru_cache(maxsize=None)
 def kernels(kind: str, has_bias: bool, bs: int, K: int):
     """(chunk, tail): the two jitted functions for one loss, bias, batch size and chunk length. Cached per process, so
@@ -93,14 +77,11 @@ def kernels(kind: str, has_bias: bool, bs: int, K: int):
 
 
 def jax_scan(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
-    try:
-        import jax
-        import jax.dlpack
-    except ImportError as e:
-        raise ConfigError(f"step 'jax' needs jax ({e}): {INSTALL}") from e
+    jax = require("jax", "jax", "jax")
+    import jax.dlpack
+
     lin = model[0]
-    for p in model.parameters():
-        p.requires_grad_(False)
+    frozen(model)
     dtype = lin.weight.detach().numpy().dtype
     if dtype == np.float64:
         jax.config.update("jax_enable_x64", True)  # process-wide (see the module docstring)

@@ -6,7 +6,7 @@ from torch import nn
 
 from ..losses import Loss
 from ..models import backward
-from .spec import Step, StepSpec
+from .spec import Step, StepSpec, frozen
 
 
 def autograd(model: nn.Module, loss: Loss, lr: float, batch_size: int | None = None) -> Step:
@@ -41,9 +41,7 @@ def optim(model: nn.Module, loss: Loss, lr: float, batch_size: int | None = None
 
 def closed_form(model: nn.Sequential, loss: Loss, lr: float, batch_size: int | None = None) -> Step:
     """The hand-derived gradient (models.backward), no autograd graph at all."""
-    params = list(model.parameters())
-    for p in params:
-        p.requires_grad_(False)
+    params = frozen(model)
 
     def step(x, y):
         value, grads = backward(model, x, y, loss)

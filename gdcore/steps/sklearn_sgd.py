@@ -19,8 +19,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import CROSS_ENTROPY, Loss
-from .jax_scan import INSTALL, missing
-from .spec import StepSpec, linear_model
+from .spec import StepSpec, frozen, linear_model, missing, require
 
 
 def classifier(lr: float, fit_intercept: bool):
@@ -31,13 +30,9 @@ def classifier(lr: float, fit_intercept: bool):
 
 
 def sklearn_sgd(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
-    try:
-        import sklearn
-    except ImportError as e:
-        raise ConfigError(f"step 'sklearn' needs scikit-learn ({e}): {INSTALL}") from e
+    sklearn = require("sklearn", "sklearn", "scikit-learn")
     lin = model[0]
-    for p in model.parameters():
-        p.requires_grad_(False)
+    frozen(model)
     k, d = lin.weight.shape
     classes = np.arange(k)
     has_bias = lin.bias is not None

@@ -1,12 +1,17 @@
 """What every step implementation declares: one signature, and what it supports (benchopt's `skip()`)."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..losses import Loss
 
 if TYPE_CHECKING:
@@ -46,3 +51,33 @@ def linear_model(workload: "Workload") -> nn.Linear | None:
     with torch.device("meta"):
         model = workload.model()
     return model[0] if len(model) == 1 and isinstance(model[0], nn.Linear) else None
+
+
+def frozen(model: nn.Module) -> list[torch.Tensor]:
+    """The model's parameters with autograd off: a step that writes its own gradients updates them in place."""
+    params = list(model.parameters())
+    for p in params:
+        p.requires_grad_(False)
+    return params
+
+
+INSTALL = "pip install -e .[peers]"  # what brings the optional peer libraries
+
+
+def missing(module: str, what: str) -> str | None:
+    """Why `module` cannot be imported, or None: cheap (no import); sys.modules[module] = None counts as missing."""
+    if module in sys.modules:
+        return None if sys.modules[module] is not None else f"{what} is not installed: {INSTALL}"
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else f"{what} is not installed: {INSTALL}"
+
+
+def require(module: str, step: str, what: str):
+    """The imported module, or ConfigError saying that step `step` needs `what` and how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(f"step {step!r} needs {what} ({e}): {INSTALL}") from e
