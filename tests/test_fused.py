@@ -17,7 +17,8 @@ def params_after(cfg: RunConfig, epochs: int = 1):
 CASES = [("toy-linear", None, 1, 0.01), ("toy-linear", None, "full", 0.01), ("airfoil-linreg", None, 1, 0.005),
          ("airfoil-linreg", None, 10, 0.05), ("airfoil-linreg", None, 64, 0.2), ("airfoil-linreg", None, 512, 0.5),
          ("airfoil-linreg", None, "full", 1.0),
-         ("mnist-logreg", 3000, 1, 0.01), ("mnist-logreg", 3000, 64, 0.1), ("mnist-logreg", 3000, "full", 1.0)]
+         ("mnist-logreg", 3000, 1, 0.01), ("mnist-logreg", 3000, 7, 0.05), ("mnist-logreg", 3000, 64, 0.1),
+         ("mnist-logreg", 3000, 300, 0.5), ("mnist-logreg", 3000, "full", 1.0)]
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
@@ -30,6 +31,29 @@ def test_fused_matches_closed_form_after_an_epoch(workload, subset, bs, lr, dtyp
     ref, _ = params_after(cfg, epochs=2)
     got, tr = params_after(cfg.replace(step="fused"), epochs=2)
     assert len(tr._one_epoch) == 1  # the fused step ran each epoch in one call
+    for g, r in zip(got, ref):
+        torch.testing.assert_close(g, r, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("workload,bs", [("mnist-logreg", "full"), ("mnist-logreg", 1100), ("airfoil-linreg", "full")])
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
+def test_fused_rows_split_across_threads_match_closed_form(workload, bs, dtype, tol, data_root, monkeypatch):
+    """Large batches split their rows across threads (one-thread BLAS each); the sum is the same gradient."""
+    from gdcore.steps import chunked_gemm
+
+    monkeypatch.setattr(chunked_gemm, "SPLIT_ROWS", 512)
+    monkeypatch.setattr(chunked_gemm, "CHUNK", 256)  # several chunks per thread's share
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        cfg = RunConfig(workload=workload, subset=3000 if workload == "mnist-logreg" else None, batch_size=bs,
+                        lr=0.5, dtype=dtype, device="cpu", step="closed-form", eval_every=10**9)
+        ref, _ = params_after(cfg, epochs=2)
+        got, tr = params_after(cfg.replace(step="fused"), epochs=2)
+        assert tr.strategy == "chunked-gemm-2-threads"
+        assert torch.get_num_threads() == 2  # the step gave the threads back
+    finally:
+        torch.set_num_threads(threads)
     for g, r in zip(got, ref):
         torch.testing.assert_close(g, r, rtol=tol, atol=tol)
 

@@ -1,7 +1,8 @@
 """The `fused` step: many SGD steps per call for linear models (softmax and linear regression), the same math as
 `closed-form` in the same sample order, written for speed. It picks one of three strategies, recorded as `strategy`:
-- CPU, batches below GEMM_BATCH: numba_loop.py, every step of a block in one compiled loop;
-- CPU, larger batches: chunked_gemm.py, one cache-friendly pass over the batch per step;
+- CPU, batches below GEMM_BATCH: numba_loop.py, every step of a block in one compiled loop on one thread;
+- CPU, larger batches: chunked_gemm.py, one cache-friendly pass over the batch per step, the rows of a large batch
+  split across the threads;
 - CUDA: cuda_graph.py, the closed-form step captured once and replayed.
 """
 from __future__ import annotations
