@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 import statistics  # noqa: E402
 
-from .feeds import FEEDS  # noqa: E402
 from .results import number  # noqa: E402
 from .steps import STEPS  # noqa: E402
 from .summary import best_runs, limit, per_seed  # noqa: E402
@@ -79,10 +79,13 @@ def group(rows, *keys) -> dict[tuple, list]:
 
 
 def footer(fig, rows) -> None:
-    r = rows[0]
-    threads = f", {r.threads} threads" if r.threads else ""
-    fig.text(0.995, 0.005, f"{r.machine} | torch {r.torch_version}{threads} | gdcore profile {r.profile}",
-             ha="right", va="bottom", fontsize=7, color="0.35")
+    """Each machine drawn, its torch, threads and profile, in small type at the bottom right."""
+    first = {}
+    for r in rows:
+        first.setdefault(r.machine, r)
+    said = [f"{r.machine} | torch {r.torch_version}{f', {r.threads} threads' if r.threads else ''} | gdcore profile "
+            f"{r.profile}" for r in first.values()]
+    fig.text(0.995, 0.005, "; ".join(said), ha="right", va="bottom", fontsize=7, color="0.35")
 
 
 def panels(n_rows: int, n_cols: int, w=5.0, h=3.8):
@@ -90,7 +93,12 @@ def panels(n_rows: int, n_cols: int, w=5.0, h=3.8):
     return fig, axes
 
 
-def finish(fig, axes, rows, path: Path, ncol: int = 3) -> None:
+def ratio_text(v: float) -> str:
+    return f"{v:.0f}x" if v >= 10 else f"{v:.2g}x"
+
+
+def finish(fig, axes, rows, path: Path, ncol: int = 3, colorbar: tuple | None = None) -> None:
+    """The shared legend (or a colour bar: (norm, cmap, label)) below the panels, the footer, and the PNG at DPI."""
     handles, labels = {}, []
     for ax in axes.flat:
         for h, l in zip(*ax.get_legend_handles_labels()):
@@ -101,7 +109,18 @@ def finish(fig, axes, rows, path: Path, ncol: int = 3) -> None:
         fig.legend([handles[l] for l in labels], labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False,
                    bbox_to_anchor=(0.5, 0.02))
     rows_of_legend = (len(labels) + ncol - 1) // ncol
-    fig.tight_layout(rect=(0, min(0.45, 0.04 + 0.035 * rows_of_legend * 4 / fig.get_figheight()), 1, 1))
+    height = fig.get_figheight()
+    bottom = min(0.45, 0.04 + 0.035 * rows_of_legend * 4 / height)
+    fig.tight_layout(rect=(0, max(bottom, 1.3 / height) if colorbar else bottom, 1, 1))
+    if colorbar:
+        norm, cmap, label = colorbar
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), orientation="horizontal",
+                           cax=fig.add_axes((0.25, 0.85 / height, 0.5, 0.16 / height)))
+        bar.set_label(label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+        bar.ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ticks = [2.0 ** k for k in range(-12, 13) if norm.vmin <= 2.0 ** k <= norm.vmax]
+        bar.set_ticks(ticks, labels=[ratio_text(v) for v in ticks])
     footer(fig, rows)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -312,6 +331,15 @@ def final_loss(rows, path: Path) -> Table | None:
             "range", "final metric (median)"], table
 
 
+def size(r) -> int | str:
+    """The batch size as a reader reads it: 'full' for the whole training set."""
+    return "full" if r.batch_size == r.n else r.batch_size
+
+
+def size_order(b) -> tuple:
+    return b == "full", 0 if b == "full" else b
+
+
 def curve_points(r) -> list[list[tuple]]:
     """Each seed's curve as (samples, seconds, metric) points (a row from before several seeds: its one curve);
     the 0-sample point is left out of these log-x charts rather than drawn at a made-up x."""
@@ -343,8 +371,7 @@ def curves(rows, path: Path) -> Table | None:
     by_w = group(best, "workload")
     fig, axes = panels(len(by_w), 2)
     table = []
-    size = lambda r: "full" if r.batch_size == r.n else r.batch_size  # noqa: E731
-    colours = {b: f"C{i}" for i, b in enumerate(sorted({size(r) for r in best}, key=lambda b: (b == "full", str(b).zfill(9))))}
+    colours = {b: f"C{i}" for i, b in enumerate(sorted({size(r) for r in best}, key=size_order))}
     for (ax_n, ax_t), ((w,), rs) in zip(axes, by_w.items()):
         for r in sorted(rs, key=lambda r: (r.device, r.batch_size)):
             cs = curve_points(r)
@@ -368,67 +395,3 @@ def curves(rows, path: Path) -> Table | None:
     fig.suptitle("Convergence at each batch size's best learning rate (band: range over seeds)")
     finish(fig, axes, best, path, ncol=4)
     return ["workload", "device", "batch size", "lr", "seeds", "points", "last metric (median)"], table
-
-
-def speedups(rows, path: Path) -> Table | None:
-    """Speedup of each feed over dataloader (per step), and of each step over autograd (per feed): the base's seconds
-    per epoch divided by the other's, so above 1 is faster. Feeds and steps come from the registries."""
-    rows = timed(rows)
-    if not rows:
-        return None
-    t = {(r.workload, r.device, r.feed, r.step, r.batch_size): r.median for r in rows}
-    by_w = group(rows, "workload")
-    fig, axes = panels(1, len(by_w))
-    table = []
-    for ax, ((w,), rs) in zip(axes.flat, by_w.items()):
-        sizes = sorted({r.batch_size for r in rs})
-        for dev in sorted({r.device for r in rs}):
-            lines = [(f"{dev} {feed} over dataloader ({step})", ("dataloader", step), (feed, step))
-                     for feed in FEEDS if feed != "dataloader" for step in STEPS]
-            lines += [(f"{dev} {step} over autograd ({feed})", (feed, "autograd"), (feed, step))
-                      for feed in FEEDS for step in STEPS if step != "autograd"]
-            for label, base, new in lines:
-                pts = [(b, t[(w, dev, *base, b)] / t[(w, dev, *new, b)]) for b in sizes
-                       if (w, dev, *base, b) in t and (w, dev, *new, b) in t]
-                if pts:
-                    ax.semilogx([b for b, _ in pts], [s for _, s in pts], marker="o", ms=3, label=label)
-                    table += [[w, label, b, s] for b, s in pts]
-        ax.axhline(1, color="k", lw=0.8)
-        ax.set(yscale="log", title=w, xlabel="batch size (samples)", ylabel="speedup (x): base s/epoch / this s/epoch")
-        ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("What the data path and the step implementation cost: speedups per batch size")
-    finish(fig, axes, rows, path, ncol=3)
-    return ["workload", "comparison", "batch size", "speedup (x)"], table
-
-
-def hardware(rows, path: Path) -> Table | None:
-    """Seconds per epoch per case on every machine x device, and the speedup over the first one named."""
-    rows = timed(rows)
-    hw = list(dict.fromkeys(f"{r.machine} ({r.device})" for r in rows))
-    if len(hw) < 2:
-        return None
-    # like for like only: the same workload on the same training-set size, feed, step, batch size and lr
-    cases = group(rows, "workload", "n", "feed", "step", "batch_size", "lr")
-    common = {k: {f"{r.machine} ({r.device})": r.median for r in rs} for k, rs in cases.items()}
-    common = {(w, f, st, b): v for (w, n, f, st, b, lr), v in common.items() if len(v) >= 2 and hw[0] in v}
-    if not common:
-        return None
-    keys = list(common)
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.32 * len(keys) * len(hw)), 6.0))
-    width = 0.8 / len(hw)
-    for i, h in enumerate(hw):
-        xs = [j + i * width for j, k in enumerate(keys) if h in common[k]]
-        ax.bar(xs, [common[k][h] for k in keys if h in common[k]], width, label=h)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))])
-    ax.set_xticklabels([f"{w} {p} {i} bs{b}" for w, p, i, b in keys], rotation=75, ha="right", fontsize=7)
-    ax.set(yscale="log", ylabel="seconds per epoch (s, median)", title="Hardware comparison: seconds per epoch per case")
-    ax.grid(True, axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    fig.text(0.995, 0.005, f"machines: {len(hw)}; speedups are over {hw[0]}", ha="right", fontsize=7, color="0.35")
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    table = [[*k, *[common[k].get(h) for h in hw], *[(common[k][hw[0]] / common[k][h]) if h in common[k] else None
-                                                     for h in hw[1:]]] for k in keys]
-    return ["workload", "feed", "step", "batch size", *[f"s/epoch {h}" for h in hw],
-            *[f"speedup {h}" for h in hw[1:]]], table

@@ -12,7 +12,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from . import charts
+from . import charts, charts_compare
 from .errors import ConfigError
 from .report_html import write_html
 from .results import REPORT_MANIFEST, Row, latest_per_machine, load, warn
@@ -25,8 +25,9 @@ CHARTS = [  # (file stem, title, function): one function per chart
     ("final_loss", "Final train loss and test metric after a fixed budget", charts.final_loss),
     ("critical_batch", "The critical batch size, two ways", charts.critical_batch),
     ("curves", "Convergence curves at the best learning rates", charts.curves),
-    ("speedups", "Speedups: data path and step implementation", charts.speedups),
+    ("speedups", "Speedups: data path and step implementation", charts_compare.speedups),
     ("scaling", "Data-parallel scaling on several processes", charts.scaling),
+    ("epoch_time_series", "Seconds per epoch over runs (--all-runs)", charts_compare.epoch_time_series),
 ]
 # Not *.json: a report written under a folder of inputs must not be read back as one of them.
 MANIFEST = REPORT_MANIFEST
@@ -165,12 +166,19 @@ def sections(rows: list[Row], out: Path) -> tuple[list[str], list[str]]:
             written.append(png.name)
             parts += [f"### {title}", "", f"![{title}]({png.name})", "", "<details><summary>The table behind it"
                       f" ({len(table[1])} rows)</summary>", "", md_table(*table), "", "</details>", ""]
-    hw = draw(charts.hardware, rows, out / "hardware.png")
+    hw = draw(charts_compare.hardware, rows, out / "hardware.png")
     if hw is not None:
         written.append("hardware.png")
         parts += ["## Hardware comparison", "", "![Hardware comparison](hardware.png)", "",
-                  "Speedup is the first machine's seconds per epoch divided by each other machine's.", "",
-                  md_table(*hw), ""]
+                  "Each cell is the first machine's seconds per epoch divided by the other's, on the same workload, "
+                  "training-set size, feed, step, batch size, lr and world size: above 1, the other machine is faster.",
+                  "", md_table(*hw), ""]
+    alone = charts_compare.unpaired(rows)
+    if alone is not None:
+        parts += ["### Cases without a partner" if hw else "## No hardware comparison", "",
+                  f"{len(alone[1])} case(s) ran on one machine only (or not on the first), so they have no ratio"
+                  f"{'' if hw else ', and no case ran alike on two machines'}.", "",
+                  "<details><summary>The cases</summary>", "", md_table(*alone), "", "</details>", ""]
     return parts, written
 
 

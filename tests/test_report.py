@@ -8,7 +8,7 @@ from fakes import edited, write
 from gdcore.cli import main
 
 CHARTS = {"epoch_time.png": (500, 480), "samples_to_target.png": (1000, 480), "final_loss.png": (1000, 480),
-          "curves.png": (1000, 480), "speedups.png": (500, 480)}  # one workload: figure inches x 100 dpi
+          "curves.png": (1000, 480), "speedups.png": (700, 860)}  # one workload (speedups: steps, feeds): inches x 100 dpi
 
 
 def test_report_draws_every_chart_and_its_tables(tmp_path, capsys):
