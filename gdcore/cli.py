@@ -19,7 +19,7 @@ RUN_EXAMPLES = """examples:
   gdcore run --workload mnist-logreg --batch-size 512 --lr 1 --step closed-form --world-size 2 --threads 1
   torchrun --nnodes 2 --nproc-per-node 1 --rdzv-endpoint HOST:PORT -m gdcore run --workload mnist-logreg ...
 
-stdout holds exactly one JSON record; progress goes to stderr (silent with --quiet)."""
+stdout holds exactly one JSON record; a progress bar goes to stderr (see --quiet)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +46,16 @@ def _number(kind, what, allowed):
 
 
 _THREADS = _number(int, "thread count", "an integer above 0")
+
+
+def add_quiet(p, bar: str) -> None:
+    """--quiet, which every command with a progress bar has."""
+    from .progress import DELAY_S
+
+    p.add_argument("--quiet", action="store_true",
+                   help=f"no progress bar on stderr (default: {bar} with its ETA, once the work has taken "
+                        f"{DELAY_S:g} s; the environment variable TQDM_DELAY=SECONDS sets that wait, 0 draws it "
+                        "at once)")
 
 
 def add_run_parser(sub) -> None:
@@ -95,12 +105,12 @@ def add_run_parser(sub) -> None:
     p.add_argument("--no-allreduce", action="store_true",
                    help="with --world-size: skip the gradient all-reduce, only to measure what it costs (the "
                         "processes then train apart and the result is not a valid run)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_quiet(p, "a bar over the sample budget, moved at every evaluation and showing the latest metric,")
 
 
 def cmd_run(args) -> int:
     from .config import RunConfig
-    from .train import print_progress, run
+    from .train import run
 
     cfg = RunConfig(
         workload=args.workload, batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, samples=args.samples,
@@ -110,15 +120,14 @@ def cmd_run(args) -> int:
         threads=args.threads, dtype=args.dtype, world_size=args.world_size, allreduce=not args.no_allreduce,
     )
 
-    progress = None if args.quiet else print_progress
     from .launch import join_from_env, launch, under_torchrun
 
     if under_torchrun():  # torchrun started this process: join its group; rank 0 prints the record
-        record = join_from_env(cfg, progress=progress)
+        record = join_from_env(cfg)
     elif cfg.world_size > 1:
         record = launch(cfg, quiet=args.quiet)
     else:
-        record = run(cfg, progress=progress)
+        record = run(cfg)
     if record is not None:
         emit(json.dumps(record, allow_nan=False) + "\n")
     return 0
@@ -153,6 +162,7 @@ def add_report_parsers(sub) -> None:
     p.add_argument("--out", default="report", help="output folder, owned by gdcore report (default: %(default)s)")
     p.add_argument("--all-runs", action="store_true",
                    help="keep every run of a machine (default: each machine's newest run only)")
+    add_quiet(p, "a bar over the files read")
     c = sub.add_parser("compare", help="compare two runs; exit 1 when a metric regresses past --fail-on")
     c.add_argument("base", metavar="BASE", help="a JSON file or an autosave number like 0001")
     c.add_argument("new", metavar="NEW", help="a JSON file or an autosave number like 0002")
@@ -197,6 +207,7 @@ def add_seeds_parser(sub) -> None:
     p.add_argument("--data-dir", default=None, help="where MNIST/ and airfoil/ are (default: $GDCORE_DATA_DIR, else ./data)")
     p.add_argument("--quick", action="store_true", help="only the fast rows: documents 001, 002 and 004's listings and claims, not 000, 003 and the "
                         "initialisation study (about 20 s with one thread)")
+    add_quiet(p, "a bar over the experiments, naming the one running,")
 
 
 def writable_file(path: Path) -> None:
@@ -266,8 +277,11 @@ def _main(argv) -> int:
     add_roofline_parser(sub)
     add_seeds_parser(sub)
     args = parser.parse_args(argv)
+    from .progress import shown
+
     try:
-        return COMMANDS[args.command](args)
+        with shown(not getattr(args, "quiet", False)):  # compare and roofline draw no bar
+            return COMMANDS[args.command](args)
     except ConfigError as e:
         print(f"gdcore: error: {e}", file=sys.stderr)
         return 2

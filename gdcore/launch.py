@@ -13,13 +13,13 @@ import os
 import socket
 import time
 import traceback
-from typing import Callable
 
 import torch
 import torch.distributed as dist
 
 from .errors import ConfigError
-from .train import RunSetup, print_progress, run
+from .progress import is_shown, shown
+from .train import RunSetup, run
 
 TIMEOUT_S = 60  # a collective that waits longer than this has lost a rank: fail instead of hanging
 ADDR = "127.0.0.1"
@@ -85,8 +85,8 @@ def _serve(rank: int, cfg, port: int, conn, quiet: bool) -> None:
             if command == "stop":
                 break
             if command == "run":
-                progress = None if quiet or rank else print_progress
-                result = run(arg or cfg, progress=progress)
+                with shown(not quiet and rank == 0):  # one bar, rank 0's
+                    result = run(arg or cfg)
             elif command == "params":  # the final parameters of a run (tests compare them across world sizes)
                 final: list = []
                 run(arg, observe=lambda m, p: final.__setitem__(slice(None), [t.detach().clone() for t in m.parameters()]))
@@ -206,9 +206,10 @@ def under_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ
 
 
-def join_from_env(cfg, progress: Callable | None = None) -> dict | None:
+def join_from_env(cfg) -> dict | None:
     """Joins the group torchrun describes in the environment, runs `cfg` there, and returns the record on rank 0
-    (None on the others). The world size is torchrun's; the threads are set here, not left to OMP_NUM_THREADS."""
+    (None on the others; only rank 0 shows a progress bar). The world size is torchrun's; the threads are set here,
+    not left to OMP_NUM_THREADS."""
     world = int(os.environ["WORLD_SIZE"])
     if cfg.world_size not in (1, world):
         raise ConfigError(f"invalid world_size {cfg.world_size}; allowed: torchrun's WORLD_SIZE, {world}")
@@ -217,7 +218,8 @@ def join_from_env(cfg, progress: Callable | None = None) -> dict | None:
     dist.init_process_group(backend("cuda" if cfg.device == "cuda" else "cpu"),
                             timeout=datetime.timedelta(seconds=TIMEOUT_S))
     try:
-        record = run(cfg, progress=progress if dist.get_rank() == 0 else None)
+        with shown(is_shown() and dist.get_rank() == 0):
+            record = run(cfg)
         return record if dist.get_rank() == 0 else None
     finally:
         dist.destroy_process_group()

@@ -197,7 +197,9 @@ def load(paths: list[str]) -> list[Row]:
     one problem itself when there was only one)."""
     files, problems = find_files(paths)
     rows: list[Row] = []
-    for f in files:
+    from .progress import bar  # inside gdcore.progress.shown() only, and once reading has taken a while
+
+    for f in bar(files, desc="reading", unit="file"):
         try:
             rows += load_file(f)
         except ConfigError as e:

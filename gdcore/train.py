@@ -18,6 +18,7 @@ from .env import environment
 from .errors import ConfigError
 from .feeds import FEEDS
 from .losses import accuracy
+from .progress import bar as progress_bar
 from .record import Record, finite
 from .steps import STEPS
 from .steps import check as check_step
@@ -199,15 +200,16 @@ class RunSetup:
         return train_loss, test_loss, value
 
 
-def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
-        observe: Callable[[torch.nn.Module, dict], None] | None = None) -> dict:
+def run(cfg: RunConfig, observe: Callable[[torch.nn.Module, dict], None] | None = None) -> dict:
     """Runs one configuration and returns its record (the JSON object `gdcore run` prints).
 
-    progress(point) and observe(model, point) are called at every evaluation, outside the timed region."""
+    observe(model, point) is called at every evaluation, outside the timed region. Inside gdcore.progress.shown(), a
+    bar over the sample budget (on stderr) moves at every evaluation too, showing the latest metric."""
     tr = RunSetup(cfg)
     cfg, metric, n = tr.cfg, tr.workload.metric, tr.data.n
     step = tr.fresh()
     clock = Stopwatch(tr.device)
+    bar = progress_bar(total=cfg.samples, unit="sample", unit_scale=True, desc=f"{cfg.workload} batch {cfg.batch_size}")
     curve: list[dict] = []
     p = tr.start()
     state = {"hit": None, "before": None, "diverged": False, "test_loss": None}
@@ -226,29 +228,21 @@ def run(cfg: RunConfig, progress: Callable[[dict], None] | None = None,
             state["hit"], state["before"] = point, curve[-1] if curve else None
         curve.append(point)
         state["test_loss"] = test_loss
-        if progress:
-            progress(point)
+        bar.set_postfix_str(f"{metric.name} {'diverged' if value is None else format(value, '.4g')}", refresh=False)
+        bar.update(p.samples - bar.n)
         if observe:
             observe(tr.model, point)
         state["diverged"] = value is None
         return stop
 
-    stopped = on_eval()
-    while not stopped and p.samples < cfg.samples:
-        start, before = p.samples, clock.elapsed
-        stopped = tr.loop(step, tr.plan(p, cfg.samples), p, clock, on_eval)
-        if p.samples - start == n:
-            p.epoch_seconds.append(clock.elapsed - before)
+    with bar:  # closed (its line ended) before the record is printed or an error is
+        stopped = on_eval()
+        while not stopped and p.samples < cfg.samples:
+            start, before = p.samples, clock.elapsed
+            stopped = tr.loop(step, tr.plan(p, cfg.samples), p, clock, on_eval)
+            if p.samples - start == n:
+                p.epoch_seconds.append(clock.elapsed - before)
     return record(tr, p, state, curve, clock.elapsed).to_dict()
-
-
-def print_progress(point: dict) -> None:
-    """One line per evaluation on stderr (stdout holds the record)."""
-    import sys
-
-    fmt = lambda v: v if v is None else format(v, ".6g")  # noqa: E731
-    print(f"samples {point['samples']:>9}  steps {point['steps']:>8}  {point['seconds']:8.3f} s  "
-          f"train_loss {fmt(point['train_loss'])}  metric {fmt(point['test_metric'])}", file=sys.stderr, flush=True)
 
 
 def describe(tr: RunSetup) -> dict:

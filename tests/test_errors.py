@@ -142,10 +142,11 @@ def test_seeds_checks_its_output_before_working(tmp_path):
 
 def test_console_command_prints_one_json_object():
     """The installed entry point, end to end: JSON on stdout, progress on stderr; a bad flag exits 2 in one line."""
-    ok = subprocess.run([sys.executable, "-m", "gdcore", "run", "--workload", "toy-linear"], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "gdcore", "run", "--workload", "toy-linear"], capture_output=True,
+                        text=True, env={**os.environ, "TQDM_DELAY": "0"})
     assert ok.returncode == 0, ok.stderr
     record = json.loads(ok.stdout)
-    assert record["workload"] == "toy-linear" and "samples" in ok.stderr
+    assert record["workload"] == "toy-linear" and "toy-linear batch 3: 100%" in ok.stderr
     bad = subprocess.run([sys.executable, "-m", "gdcore", "run", "--lr", "-1"], capture_output=True, text=True)
     assert bad.returncode == 2 and one_line(bad.stderr)
     version = subprocess.run([sys.executable, "-m", "gdcore", "--version"], capture_output=True, text=True)

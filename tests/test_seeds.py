@@ -8,8 +8,10 @@ import pytest
 
 from gdcore.seeds import Context, header, seed001, seed002, seed004, seed004_claims, seed004_zeros_linear, write
 from gdcore.seeds.common import DETERMINISTIC, SEEDS, Row, Spread, seeds_label, ulps_below
-from gdcore.seeds.quick import GD_INITS, _tanh_stack, post_sgd_float32
-from gdcore.seeds import slow
+from gdcore.seeds.doc001 import post_sgd_float32
+from gdcore.seeds.doc002 import GD_INITS
+from gdcore.seeds.doc004 import _tanh_stack
+from gdcore.seeds import doc000 as slow
 
 STANDARD = seeds_label(SEEDS)
 

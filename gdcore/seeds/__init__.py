@@ -1,18 +1,27 @@
 """`gdcore seeds`: every experiment of the seed documents run with gdcore, beside the figures they published.
 
-Each experiment is a function returning rows (document, experiment, seeds, published, ours, difference, verdict).
-Only the `published` column is typed in; everything else comes from the run that writes the file.
+Each experiment is a function returning rows (document, experiment, seeds, published, ours, difference, verdict),
+in a module per seed document (docNNN.py). Only the `published` column is typed in; everything else comes from the
+run that writes the file.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import torch
 
+from ..progress import bar, shown, status
 from .common import COLUMNS, DETERMINISTIC, SEEDS, Context, Row, seeds_label
-from .quick import QUICK, seed001, seed002, seed004, seed004_claims, seed004_zeros_linear
+from .doc000 import seed000, seed000_gd
+from .doc001 import seed001
+from .doc002 import seed002
+from .doc003 import seed003
+from .doc004 import seed004, seed004_claims
+from .doc004_init import seed004_init, seed004_zeros_linear, seed004_zeros_logistic
+
+QUICK = [seed001, seed002, seed004, seed004_claims, seed004_zeros_linear]  # no MNIST, few epochs: seconds
+SLOW = [seed000, seed003, seed004_init, seed004_zeros_logistic, seed000_gd]  # MNIST or many epochs: minutes
 
 
 def header(rows: list[Row], quick: bool, seconds: float) -> list[str]:
@@ -46,21 +55,20 @@ def run_seeds(out: Path, data_dir: str | None, quick: bool) -> Path:
     started = time.time()
     ctx = Context(data_dir, out.parent, [])
     rows: list[Row] = []
-    for experiment in experiments(quick):
-        t0 = time.time()
-        rows += experiment(ctx)
-        print(f"gdcore seeds: {experiment.__name__} done in {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    todo = experiments(quick)
+    with bar(total=len(todo), desc="gdcore seeds", unit="experiment") as b:
+        for experiment in todo:
+            status(b, experiment.__name__)
+            with shown(False):  # the runs inside an experiment draw no bars of their own
+                rows += experiment(ctx)
+            b.update()
     write(rows, ctx, out, started, quick)
     return out
 
 
 def experiments(quick: bool) -> list:
-    if quick:
-        return list(QUICK)
-    from .slow import EXPERIMENTS  # imports nothing from here: no cycle
-
-    return QUICK + EXPERIMENTS
+    return list(QUICK) if quick else QUICK + SLOW
 
 
-__all__ = ["run_seeds", "experiments", "write", "header", "Context", "Row", "QUICK", "seed001", "seed002", "seed004",
-           "seed004_claims", "seed004_zeros_linear"]
+__all__ = ["run_seeds", "experiments", "write", "header", "Context", "Row", "QUICK", "SLOW", "seed001", "seed002",
+           "seed004", "seed004_claims", "seed004_zeros_linear"]

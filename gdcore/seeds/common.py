@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import RunConfig
+from ..train import run
 
 SEEDS = (0, 1, 2, 3, 4)  # stochastic figures (random init, data drawn from the seed, shuffling) use these seeds
 DETERMINISTIC = "–"  # the seeds cell of an experiment with nothing random in it
@@ -46,6 +47,17 @@ def seeds_label(seeds) -> str:
     if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
         return f"{seeds[0]}-{seeds[-1]}"
     return ", ".join(str(s) for s in seeds)
+
+
+S = seeds_label(SEEDS)  # the seeds cell of a row over SEEDS
+
+
+def _toy_w(ctx: Context, **kw) -> float:
+    """The weight w of toy-linear at the end of a run (documents 001 and 004)."""
+    seen = {}
+    run(_cfg(ctx, workload="toy-linear", eval_every=10**9, **kw),
+        observe=lambda m, p: seen.update(w=m[0].weight.item()))
+    return seen["w"]
 
 
 @dataclass(frozen=True)
