@@ -13,7 +13,22 @@ from .data import Data
 from .device import Device
 from .registry import Registry
 
-Epoch = Callable[[Sequence[int]], Iterator[tuple[torch.Tensor, torch.Tensor]]]
+Epoch = Callable[[Sequence[int]], Iterator[tuple]]  # (features, targets) per piece: tensors, or Rows for both
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows data[index] in that order, not gathered: what the preloaded feed hands a step that reads rows through
+    the epoch's permutation itself (StepSpec.reads_rows), so the epoch's data are never copied."""
+
+    data: torch.Tensor
+    index: torch.Tensor
+
+    def gather(self) -> torch.Tensor:
+        return self.data.index_select(0, self.index)
+
+    def __len__(self) -> int:
+        return self.index.shape[0]
 
 
 class EpochShuffle:
@@ -79,8 +94,9 @@ def _as(t: torch.Tensor, device: Device, dtype: torch.dtype) -> torch.Tensor:
 
 
 def preloaded(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_size: int,
-              shard: Shard = (0, 1)) -> Epoch:
-    """The whole training set moved to the device once; each epoch one seeded permutation, batches by index."""
+              shard: Shard = (0, 1), rows: bool = False) -> Epoch:
+    """The whole training set moved to the device once; each epoch one seeded permutation, batches by index.
+    With `rows` (a step that reads rows through the permutation), pieces are Rows of the set instead of copies."""
     x, y = _as(data.train_x, device, dtype), _as(data.train_y, device, dtype)
     shuffle = EpochShuffle(data.n, seed)
     gd, parallel = batch_size >= data.n, shard[1] > 1
@@ -102,6 +118,12 @@ def preloaded(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_s
             order = order[positions]
         if not gd:  # GD: the mean gradient does not depend on the order; skip a copy of the set
             order = order.to(device.torch_device, non_blocking=device.non_blocking)
+            if rows and not parallel:
+                i = 0
+                for size in sizes:
+                    yield Rows(x, order[i:i + size]), Rows(y, order[i:i + size])
+                    i += size
+                return
             # One gather per epoch into buffers allocated once (a fresh 188 MB tensor per epoch costs page faults
             # too); the pieces are then contiguous views. A new epoch overwrites the last one's batches.
             m = order.shape[0]
@@ -116,7 +138,7 @@ def preloaded(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_s
 
 
 def dataloader(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_size: int,
-               shard: Shard = (0, 1)) -> Epoch:
+               shard: Shard = (0, 1), rows: bool = False) -> Epoch:
     """torch.utils.data.DataLoader over the per-sample Dataset (torchvision MNIST with ToTensor), as the seeds feed data."""
     batches = PlannedBatches(EpochShuffle(data.n, seed), shard)
     loader = torch.utils.data.DataLoader(data.dataset(), batch_sampler=batches, pin_memory=device.pin_memory)
@@ -135,7 +157,7 @@ def dataloader(data: Data, device: Device, dtype: torch.dtype, seed: int, batch_
 @dataclass(frozen=True)
 class FeedSpec:
     name: str
-    make: Callable[..., Epoch]  # (data, device, dtype, seed, batch_size, shard) -> epoch
+    make: Callable[..., Epoch]  # (data, device, dtype, seed, batch_size, shard, rows) -> epoch; rows: see Rows
     about: str
 
 

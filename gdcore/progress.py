@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -46,13 +47,45 @@ def is_shown() -> bool:
     return _shown.get()
 
 
+class _Silent:
+    """What bar() gives outside shown(): tqdm's interface, drawing nothing and making no tqdm (whose first instance
+    makes a multiprocessing lock: a data-parallel rank killed mid-run would leak its semaphore)."""
+
+    disable, n = True, 0
+
+    def __init__(self, iterable=None):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, k=1):
+        self.n += k
+
+    def set_postfix_str(self, *a, **kw):
+        pass
+
+    def set_description_str(self, *a, **kw):
+        pass
+
+    def close(self):
+        pass
+
+
 def bar(iterable=None, **kw):
     """A tqdm bar on stderr (read now: a redirected stderr is honoured) that appears after delay() seconds; outside
     shown(), one that draws nothing."""
+    if not _shown.get():
+        return _Silent(iterable)
     from tqdm import tqdm
 
-    if not _shown.get():
-        return tqdm(iterable, disable=True, **kw)
+    tqdm.set_lock(threading.RLock())  # one process draws: a thread lock, not tqdm's default multiprocessing one
     return tqdm(iterable, file=sys.stderr, delay=delay(), dynamic_ncols=True, **kw)
 
 

@@ -101,3 +101,23 @@ def test_limit_is_the_slower_of_compute_and_memory():
 def test_measure_reports_positive_peaks():
     m = measure("cpu", repeats=1)
     assert m["gflops"] > 1 and m["gbps"] > 0.5 and m["threads"] >= 1
+
+
+@pytest.mark.parametrize("bs", [8, 300])
+def test_fused_reads_rows_in_place_or_takes_tensors_with_the_same_result(bs, data_root):
+    """The preloaded feed hands fused Rows (read through the permutation, never gathered); the DataLoader hands it
+    tensors. Both follow closed-form on the gathered batches."""
+    from gdcore.feeds import Rows
+
+    cfg = RunConfig(workload="mnist-logreg", subset=1500, batch_size=bs, lr=0.1, dtype="float64", device="cpu",
+                    step="closed-form", eval_every=10**9)
+    ref, _ = params_after(cfg)
+    rows, tr = params_after(cfg.replace(step="fused"))
+    x, y = next(tr.feed([bs]))
+    assert isinstance(x, Rows) and isinstance(y, Rows) and len(x) == bs
+    torch.testing.assert_close(x.gather(), tr.data.train_x.to(torch.float64)[x.index])
+    tensors, tr = params_after(cfg.replace(step="fused", feed="dataloader"))
+    assert not isinstance(next(tr.feed([bs]))[0], Rows)
+    for a, b, r in zip(rows, tensors, ref):
+        torch.testing.assert_close(a, r, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(b, r, rtol=1e-9, atol=1e-9)

@@ -10,6 +10,7 @@ import numpy as np
 from torch import nn
 
 from ..errors import ConfigError
+from ..feeds import Rows
 from ..losses import CROSS_ENTROPY, HALF_SE, MSE, Loss
 
 KINDS = {CROSS_ENTROPY.name: 0, HALF_SE.name: 1, MSE.name: 2}
@@ -28,7 +29,7 @@ def _njit(**options):
 
 @_njit(fastmath=True, cache=True, inline="always")
 def _loss_grad(z, labels, T, s, scale, kind):
-    """z <- dL/dz for sample s from its output z: (softmax(z) - onehot) scale (kind 0) or (z - t) scale (1, 2)."""
+    """z <- dL/dz for sample (row) s from its output z: (softmax(z) - onehot) scale (kind 0) or (z - t) scale (1, 2)."""
     k = z.shape[0]
     if kind == 0:
         m = z.max()
@@ -57,11 +58,11 @@ def _output_grad(x, labels, T, s, W, b, z, scale, kind):
 
 
 @_njit(fastmath=True, cache=True, inline="always")
-def _block(X, labels, T, r, W, b, G, dW, db, scale, kind):
-    """dW += sum of g_s x_s^T and db += sum of g_s over the ROWS samples from row r: the four outputs of each weight
-    row in one pass over it, then the four samples' contributions to each gradient row in one pass."""
+def _block(X, order, labels, T, r, W, b, G, dW, db, scale, kind):
+    """dW += sum of g_s x_s^T and db += sum of g_s over the ROWS samples order[r:r + ROWS]: the four outputs of each
+    weight row in one pass over it, then the four samples' contributions to each gradient row in one pass."""
     k, d = W.shape
-    x0, x1, x2, x3 = X[r], X[r + 1], X[r + 2], X[r + 3]
+    x0, x1, x2, x3 = X[order[r]], X[order[r + 1]], X[order[r + 2]], X[order[r + 3]]
     for j in range(k):
         a0 = a1 = a2 = a3 = b[j]
         for i in range(d):
@@ -72,7 +73,7 @@ def _block(X, labels, T, r, W, b, G, dW, db, scale, kind):
             a3 += w * x3[i]
         G[0, j], G[1, j], G[2, j], G[3, j] = a0, a1, a2, a3
     for t in range(ROWS):
-        _loss_grad(G[t], labels, T, r + t, scale, kind)
+        _loss_grad(G[t], labels, T, order[r + t], scale, kind)
     for j in range(k):
         g0, g1, g2, g3 = G[0, j], G[1, j], G[2, j], G[3, j]
         for i in range(d):
@@ -80,12 +81,13 @@ def _block(X, labels, T, r, W, b, G, dW, db, scale, kind):
         db[j] += g0 + g1 + g2 + g3
 
 
-def _linear_sgd(X, labels, T, W, b, has_bias, lr, bs, kind):
-    """Every SGD step over the rows of X in order, batches of bs: W <- W - lr dL/dW, b <- b - lr dL/db.
+def _linear_sgd(X, order, labels, T, W, b, has_bias, lr, bs, kind):
+    """Every SGD step over the rows X[order] (read in place, never gathered), batches of bs: W <- W - lr dL/dW,
+    b <- b - lr dL/db.
 
     z = W x + b per sample; dL/dz = (softmax(z) - onehot) / B (kind 0), (z - t) / B (kind 1), 2 (z - t) / (B k) (2).
     """
-    n, d = X.shape
+    n, d = order.shape[0], X.shape[1]
     k = W.shape[0]
     G = np.empty((ROWS, k), W.dtype)
     dW = np.zeros_like(W)
@@ -95,8 +97,8 @@ def _linear_sgd(X, labels, T, W, b, has_bias, lr, bs, kind):
         B = end - start
         scale = 1.0 / B if kind != 2 else 2.0 / (B * k)
         if B == 1:  # SGD: update in place, no accumulator
-            x = X[start]
-            _output_grad(x, labels, T, start, W, b, G[0], scale, kind)
+            x = X[order[start]]
+            _output_grad(x, labels, T, order[start], W, b, G[0], scale, kind)
             for j in range(k):
                 step = lr * G[0, j]
                 for i in range(d):
@@ -108,11 +110,11 @@ def _linear_sgd(X, labels, T, W, b, has_bias, lr, bs, kind):
         db[:] = 0
         r = start
         while r + ROWS <= end:
-            _block(X, labels, T, r, W, b, G, dW, db, scale, kind)
+            _block(X, order, labels, T, r, W, b, G, dW, db, scale, kind)
             r += ROWS
         for s in range(r, end):  # the batch's last rows, one at a time
-            x = X[s]
-            _output_grad(x, labels, T, s, W, b, G[0], scale, kind)
+            x = X[order[s]]
+            _output_grad(x, labels, T, order[s], W, b, G[0], scale, kind)
             for j in range(k):
                 g = G[0, j]
                 for i in range(d):
@@ -145,17 +147,26 @@ def numba_loop(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
     dummy_labels, dummy_targets = np.zeros(1, np.int64), np.zeros((1, W.shape[0]), W.dtype)
     lr_ = W.dtype.type(lr)
 
-    def run(X, labels, targets, W, b):
-        kernel(X, labels, targets, W, b, lin.bias is not None, lr_, batch_size, kind)
+    def run(X, order, labels, targets, W, b):
+        kernel(X, order, labels, targets, W, b, lin.bias is not None, lr_, batch_size, kind)
 
     # Compile (or load from numba's cache) now, on one row and copies of the weights: outside any timed region.
-    run(np.zeros((1, W.shape[1]), W.dtype), dummy_labels, dummy_targets, W.copy(), b.copy())
+    run(np.zeros((1, W.shape[1]), W.dtype), np.zeros(1, np.int64), dummy_labels, dummy_targets, W.copy(), b.copy())
+    in_order = {"order": np.arange(0)}
 
     def step(x, y):
-        if kind == 0:
-            run(x.numpy(), y.numpy(), dummy_targets, W, b)
+        """x, y: tensors (their rows in order) or gdcore.feeds.Rows (rows read through the permutation)."""
+        if isinstance(x, Rows):
+            X, Y, order = x.data.numpy(), y.data.numpy(), x.index.numpy()
         else:
-            run(x.numpy(), dummy_labels, y.numpy(), W, b)
+            X, Y = x.numpy(), y.numpy()
+            if in_order["order"].shape[0] < X.shape[0]:
+                in_order["order"] = np.arange(X.shape[0])
+            order = in_order["order"][:X.shape[0]]
+        if kind == 0:
+            run(X, order, Y, dummy_targets, W, b)
+        else:
+            run(X, order, dummy_labels, Y, W, b)
 
     step.strategy = "numba-loop"
     return step
