@@ -164,8 +164,10 @@ def add_report_parsers(sub) -> None:
                    help="keep every run of a machine (default: each machine's newest run only)")
     add_quiet(p, "a bar over the files read")
     c = sub.add_parser("compare", help="compare two runs; exit 1 when a metric regresses past --fail-on")
-    c.add_argument("base", metavar="BASE", help="a JSON file or an autosave number like 0001")
-    c.add_argument("new", metavar="NEW", help="a JSON file or an autosave number like 0002")
+    c.add_argument("base", metavar="BASE", help="a JSON file or an autosave number like 0001; several runs "
+                   "comma-separated (0001,0002,0003) are judged over their medians, which covers drift between runs")
+    c.add_argument("new", metavar="NEW", help="a JSON file or an autosave number like 0004; several comma-separated "
+                   "when BASE has several")
     c.add_argument("--fail-on", default=None, metavar="SPEC",
                    help="e.g. median:10%%,samples_to_target:15%%,final_train_loss:5%%")
 

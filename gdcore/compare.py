@@ -5,6 +5,12 @@ than the limit, by a one-sided Mann-Whitney U test at level ALPHA (of NEW agains
 "no change" would, over the ~60 cases of a run, cry wolf once or twice per compare on round noise alone). Each time is
 shown with the Hodges-Lehmann ratio NEW/BASE of the rounds and its 1 - 2 ALPHA interval (the interval that inverts the
 test). Quality figures are single numbers and are gated on the limit alone.
+
+Rounds of one run share that run's state of the machine, so they cannot see drift between runs: on a 2-core VM,
+whole runs of unchanged code differed by up to 22 % (geometric mean over cases) and millisecond cases by up to 2x.
+BASE and NEW may therefore each be several runs (comma-separated). With two or more runs on both sides, a time is
+judged by the same test over the runs' medians instead of the rounds: its change is the median over NEW's runs
+against the median over BASE's runs, and one slow run is outvoted.
 """
 from __future__ import annotations
 
@@ -126,9 +132,31 @@ def shift(base: list[float], new: list[float], limit: float = 0.0) -> Shift | No
     return Shift(statistics.median(ratios), ratios[k - 1], ratios[-k], cdf(math.floor(m * n - u)))  # U symmetric
 
 
-def match(base: list[Row], new: list[Row]) -> tuple[list[tuple], list[str], list[str]]:
-    """([(name, BASE row, NEW row)], names only in BASE, names only in NEW); ConfigError when no name matches."""
-    b_by, n_by = {r.name: r for r in base}, {r.name: r for r in new}
+class Side(NamedTuple):
+    """One case on one side: its row in each run of that side (the first run's row stands for the quality figures)."""
+
+    rows: list
+
+    def value(self, key: str):
+        """The median over the runs of the metric (one run: its value); None when no run has it."""
+        vs = [v for v in (value(r, key) for r in self.rows) if v is not None]
+        return statistics.median(vs) if vs else None
+
+    def samples(self, key: str) -> list[float]:
+        """What a time is judged on: each run's value with several runs, else the one run's rounds."""
+        if len(self.rows) > 1:
+            return [v for v in (value(r, key) for r in self.rows) if v is not None and v > 0]
+        return rounds(self.rows[0])
+
+
+def match(base: list[list[Row]], new: list[list[Row]]) -> tuple[list[tuple], list[str], list[str]]:
+    """([(name, BASE Side, NEW Side)] for the cases of every run on both sides, names only in BASE, names only in
+    NEW); each side is a list of runs, each a list of rows. ConfigError when no name matches."""
+    def by_name(runs):
+        names = [{r.name: r for r in run} for run in runs]
+        return {n: Side([d[n] for d in names]) for n in names[0] if all(n in d for d in names)}
+
+    b_by, n_by = by_name(base), by_name(new)
     pairs = [(n, b_by[n], n_by[n]) for n in b_by if n in n_by]
     if not pairs:
         raise ConfigError(f"no case of BASE matches a case of NEW (BASE has {len(b_by)}, e.g. {next(iter(b_by))}; "
@@ -141,9 +169,9 @@ def unchecked(pairs: list[tuple], fail_on: dict[str, float]) -> dict[str, str]:
     BASE has none to compare with (a target first reached in NEW still counts as checked: an improvement)."""
     out = {}
     for key in fail_on:
-        if all(value(n, key) is None for _, _, n in pairs):
+        if all(n.value(key) is None for _, _, n in pairs):
             side = "NEW"
-        elif all(worse_by(b, n, key) is None for _, b, n in pairs):  # worse_by is None only where BASE has no value
+        elif all(b.value(key) is None for _, b, n in pairs):  # worse_by is None only where BASE has no value
             side = "BASE"
         else:
             continue
@@ -158,11 +186,12 @@ def regression(name: str, key: str, w: float, limit: float, interval: str = "") 
     return f"{name}: {key} {how}{interval} (limit {limit:.0%})"
 
 
-def interval(s: Shift | None, n_base: int, n_new: int) -> str:
-    """How a time's change reads from the rounds: ratio, interval and p-value, or why there is none."""
+def interval(s: Shift | None, n_base: int, n_new: int, runs: bool = False) -> str:
+    """How a time's change reads from the rounds (or the runs): ratio, interval and p-value, or why there is none."""
     if s is None:
-        return f"; {n_base} vs {n_new} round(s): too few to judge"
-    return f"; rounds NEW/BASE {s.ratio:.3f}, {1 - 2 * ALPHA:.0%} interval {s.low:.3f}-{s.high:.3f}, p={s.p:.2g}"
+        return f"; {n_base} vs {n_new} {'run(s)' if runs else 'round(s)'}: too few to judge"
+    return (f"; {'runs' if runs else 'rounds'} NEW/BASE {s.ratio:.3f}, {1 - 2 * ALPHA:.0%} interval "
+            f"{s.low:.3f}-{s.high:.3f}, p={s.p:.2g}")
 
 
 def verdict(s: Shift | None) -> str:
@@ -177,15 +206,16 @@ def compare(pairs: list[tuple], fail_on: dict[str, float], unchecked_keys=()) ->
     for name, rb, rn in pairs:
         cells = []
         for key in dict.fromkeys(SHOWN + tuple(fail_on)):
-            a, b, w = value(rb, key), value(rn, key), worse_by(rb, rn, key)
+            a, b, w = rb.value(key), rn.value(key), worse_by(rb.rows[0], rn.rows[0], key)
             if a is None and b is None:
                 continue
             timed = key in STATS and a is not None and b is not None  # a time in both: judged over the rounds
             s, why = None, ""
             if timed:
-                base_rounds, new_rounds = rounds(rb), rounds(rn)
+                base_rounds, new_rounds = rb.samples(key), rn.samples(key)
                 s = shift(base_rounds, new_rounds, fail_on.get(key, 0.0))
-                why = interval(s, len(base_rounds), len(new_rounds))
+                why = interval(s, len(base_rounds), len(new_rounds), runs=len(rb.rows) > 1)
+                w = b / a - 1 if a else w  # several runs: the change of the medians over the runs
             flag = ""
             if key in fail_on and key not in unchecked_keys and w is not None and w > fail_on[key]:
                 v = verdict(s) if timed else "regression"
@@ -206,17 +236,32 @@ def _fmt(v) -> str:
     return "none" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def runs(arg: str) -> list[list[Row]]:
+    """The runs named by a comma-separated list of JSON files or autosave numbers."""
+    names = [a.strip() for a in arg.split(",")]
+    if not all(names):
+        raise ConfigError(f"{arg!r} has an empty item; allowed: JSON files or autosave numbers, comma-separated")
+    return [load_file(resolve(a)) for a in names]
+
+
 def run_compare(base_arg: str, new_arg: str, fail_on_spec: str | None, print_=print) -> int:
     """Prints the change table; 0 when the gate passes, 1 on a regression or a gated metric that cannot be checked,
     ConfigError (exit 2) when nothing can be compared."""
     fail_on = parse_spec(fail_on_spec)
-    base, new = load_file(resolve(base_arg)), load_file(resolve(new_arg))
+    base, new = runs(base_arg), runs(new_arg)
     pairs, only_base, only_new = match(base, new)
+    if (len(base) > 1) != (len(new) > 1):
+        raise ConfigError(f"BASE has {len(base)} run(s) and NEW {len(new)}; allowed: one run on each side, or two or "
+                          "more on each (comma-separated)")
     gaps = unchecked(pairs, fail_on)
     lines, regressions, spared = compare(pairs, fail_on, gaps)
-    print_(f"BASE {base[0].file}\nNEW  {new[0].file}\ntimes: NEW/BASE over the rounds (Hodges-Lehmann), its "
-           f"{1 - 2 * ALPHA:.0%} interval, and p: the one-sided Mann-Whitney p-value of NEW being at most the "
-           f"--fail-on limit slower (no slower where not gated)\n")
+    unit = "the runs' medians" if len(base) > 1 else "the rounds"
+    print_(f"BASE {', '.join(run[0].file for run in base)}\nNEW  {', '.join(run[0].file for run in new)}\n"
+           f"times: NEW/BASE over {unit} (Hodges-Lehmann), its {1 - 2 * ALPHA:.0%} interval, and p: the one-sided "
+           f"Mann-Whitney p-value of NEW being at most the --fail-on limit slower (no slower where not gated)\n")
+    if len(base) == 1:
+        print_("one run on each side: the rounds share their run's machine state, so drift between runs (up to 22 % "
+               "over whole runs on a 2-core VM) is not covered; pass several runs per side (comma-separated)\n")
     for line in lines:
         print_(line)
     for label, names in (("only in BASE", only_base), ("only in NEW", only_new)):

@@ -158,3 +158,38 @@ def test_compare_rejects_a_bad_spec(tmp_path, capsys):
     a = write(tmp_path / "a.json")
     assert main(["compare", str(a), str(a), "--fail-on", "speed:fast"]) == 2
     assert "invalid --fail-on item 'speed:fast'" in capsys.readouterr().err
+
+
+def runs_of(tmp_path, src, side, makes):
+    """Comma-separated paths of runs of `src`, one per rounds-maker."""
+    return ",".join(str(with_rounds(src, tmp_path / f"{side}{i}.json", make)) for i, make in enumerate(makes))
+
+
+def test_several_runs_per_side_outvote_one_slow_run(tmp_path, capsys):
+    """Drift between runs is what the rounds of one run cannot see: one NEW run 40 % slower on every case (a busy
+    host) fails the one-run gate, and is outvoted when each side has three runs."""
+    src, rng = write(tmp_path / "src.json"), random.Random(0)
+    base = runs_of(tmp_path, src, "a", [noisy(rng, 5, 0.02) for _ in range(3)])
+    new = runs_of(tmp_path, src, "b", [noisy(rng, 5, 0.02), noisy(rng, 5, 0.02, scale=1.4), noisy(rng, 5, 0.02)])
+    rc, out = gate(base.split(",")[0], new.split(",")[1], capsys)
+    assert rc == 1 and "drift between runs" in out
+    rc, out = gate(base, new, capsys)
+    assert rc == 0 and "over the runs' medians" in out and "REGRESSION" not in out
+
+
+def test_several_runs_per_side_catch_a_20_percent_slowdown(tmp_path, capsys):
+    src, rng = write(tmp_path / "src.json"), random.Random(1)
+    base = runs_of(tmp_path, src, "a", [noisy(rng, 5, 0.05) for _ in range(5)])
+    new = runs_of(tmp_path, src, "b", [noisy(rng, 5, 0.05, scale=1.2) for _ in range(5)])
+    rc, out = gate(base, new, capsys)
+    flagged = re.findall(r"\(\+\d+\.\d% worse; runs NEW/BASE 1\.\d{3}, 90% interval 1\.\d{3}-1\.\d{3}, p=0\.0\d+\) "
+                         r"REGRESSION", out)
+    assert rc == 1 and len(flagged) >= EPOCH_CASES // 2
+
+
+def test_one_run_against_several_is_refused(tmp_path, capsys):
+    src = write(tmp_path / "src.json")
+    assert main(["compare", f"{src},{src}", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "allowed: one run on each side, or two or more on each" in err
+    assert main(["compare", f"{src},", str(src)]) == 2
