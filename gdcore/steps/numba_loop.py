@@ -1,7 +1,8 @@
 """The `fused` step's CPU strategy for batches below GEMM_BATCH: one compiled numba loop runs every step of a block
 (a whole epoch in the benchmarks) on one thread, since each step needs the last. Batch 1 updates the weights in place;
 larger batches take their rows four at a time, so each weight row loaded serves four samples (measured 1.5x faster
-at batch 8 than one row at a time, and faster than splitting a batch of 64 or 128 across threads)."""
+at batch 8 than one row at a time, and faster than splitting a batch of 64 or 128 across threads), and apply each
+step straight to the weights (no gradient buffer to clear and add back)."""
 from __future__ import annotations
 
 import math
@@ -14,7 +15,7 @@ from ..feeds import Rows
 from ..losses import CROSS_ENTROPY, HALF_SE, MSE, Loss
 
 KINDS = {CROSS_ENTROPY.name: 0, HALF_SE.name: 1, MSE.name: 2}
-ROWS = 4  # rows per block in the batched loop (see _block)
+ROWS = 4  # rows per block in the batched loop (see _forward)
 
 try:
     import numba
@@ -58,9 +59,9 @@ def _output_grad(x, labels, T, s, W, b, z, scale, kind):
 
 
 @_njit(fastmath=True, cache=True, inline="always")
-def _block(X, order, labels, T, r, W, b, G, dW, db, scale, kind):
-    """dW += sum of g_s x_s^T and db += sum of g_s over the ROWS samples order[r:r + ROWS]: the four outputs of each
-    weight row in one pass over it, then the four samples' contributions to each gradient row in one pass."""
+def _forward(X, order, labels, T, r, W, b, G, t, scale, kind):
+    """G[t:t + ROWS] <- dL/dz of the ROWS samples order[r:r + ROWS]: the four outputs of each weight row in one pass
+    over it (each weight loaded once serves four samples)."""
     k, d = W.shape
     x0, x1, x2, x3 = X[order[r]], X[order[r + 1]], X[order[r + 2]], X[order[r + 3]]
     for j in range(k):
@@ -71,14 +72,22 @@ def _block(X, order, labels, T, r, W, b, G, dW, db, scale, kind):
             a1 += w * x1[i]
             a2 += w * x2[i]
             a3 += w * x3[i]
-        G[0, j], G[1, j], G[2, j], G[3, j] = a0, a1, a2, a3
-    for t in range(ROWS):
-        _loss_grad(G[t], labels, T, order[r + t], scale, kind)
+        G[t, j], G[t + 1, j], G[t + 2, j], G[t + 3, j] = a0, a1, a2, a3
+    for u in range(ROWS):
+        _loss_grad(G[t + u], labels, T, order[r + u], scale, kind)
+
+
+@_njit(fastmath=True, cache=True, inline="always")
+def _update(X, order, r, W, b, G, t, lr, has_bias):
+    """W <- W - lr sum of g_s x_s^T (b likewise) over the ROWS samples order[r:r + ROWS], in one pass over W."""
+    k, d = W.shape
+    x0, x1, x2, x3 = X[order[r]], X[order[r + 1]], X[order[r + 2]], X[order[r + 3]]
     for j in range(k):
-        g0, g1, g2, g3 = G[0, j], G[1, j], G[2, j], G[3, j]
+        g0, g1, g2, g3 = lr * G[t, j], lr * G[t + 1, j], lr * G[t + 2, j], lr * G[t + 3, j]
         for i in range(d):
-            dW[j, i] += g0 * x0[i] + g1 * x1[i] + g2 * x2[i] + g3 * x3[i]
-        db[j] += g0 + g1 + g2 + g3
+            W[j, i] -= g0 * x0[i] + g1 * x1[i] + g2 * x2[i] + g3 * x3[i]
+        if has_bias:
+            b[j] -= g0 + g1 + g2 + g3
 
 
 def _linear_sgd(X, order, labels, T, W, b, has_bias, lr, bs, kind):
@@ -86,45 +95,31 @@ def _linear_sgd(X, order, labels, T, W, b, has_bias, lr, bs, kind):
     b <- b - lr dL/db.
 
     z = W x + b per sample; dL/dz = (softmax(z) - onehot) / B (kind 0), (z - t) / B (kind 1), 2 (z - t) / (B k) (2).
+    A batch above 1 first computes every sample's dL/dz with the weights before the step, then applies them to the
+    weights four samples at a time: no gradient buffer to clear and add back.
     """
     n, d = order.shape[0], X.shape[1]
     k = W.shape[0]
-    G = np.empty((ROWS, k), W.dtype)
-    dW = np.zeros_like(W)
-    db = np.zeros(k, W.dtype)
+    G = np.empty((max(1, min(bs, n)), k), W.dtype)
     for start in range(0, n, bs):
         end = min(start + bs, n)
         B = end - start
         scale = 1.0 / B if kind != 2 else 2.0 / (B * k)
-        if B == 1:  # SGD: update in place, no accumulator
-            x = X[order[start]]
-            _output_grad(x, labels, T, order[start], W, b, G[0], scale, kind)
+        full = B - B % ROWS  # rows taken four at a time; the rest one at a time
+        for t in range(0, full, ROWS):
+            _forward(X, order, labels, T, start + t, W, b, G, t, scale, kind)
+        for t in range(full, B):
+            _output_grad(X[order[start + t]], labels, T, order[start + t], W, b, G[t], scale, kind)
+        for t in range(0, full, ROWS):
+            _update(X, order, start + t, W, b, G, t, lr, has_bias)
+        for t in range(full, B):
+            x = X[order[start + t]]
             for j in range(k):
-                step = lr * G[0, j]
+                step = lr * G[t, j]
                 for i in range(d):
                     W[j, i] -= step * x[i]
                 if has_bias:
                     b[j] -= step
-            continue
-        dW[:] = 0
-        db[:] = 0
-        r = start
-        while r + ROWS <= end:
-            _block(X, order, labels, T, r, W, b, G, dW, db, scale, kind)
-            r += ROWS
-        for s in range(r, end):  # the batch's last rows, one at a time
-            x = X[order[s]]
-            _output_grad(x, labels, T, order[s], W, b, G[0], scale, kind)
-            for j in range(k):
-                g = G[0, j]
-                for i in range(d):
-                    dW[j, i] += g * x[i]
-                db[j] += g
-        for j in range(k):
-            for i in range(d):
-                W[j, i] -= lr * dW[j, i]
-            if has_bias:
-                b[j] -= lr * db[j]
 
 
 _compiled: dict = {}
