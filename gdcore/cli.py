@@ -7,7 +7,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 RUN_EXAMPLES = """examples:
@@ -257,13 +260,34 @@ COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "roofl
 
 def main(argv=None) -> int:
     try:
-        return _main(argv)
+        with _deferred_interrupt():  # a Ctrl-C midway through importing torch or numpy can leave them half-loaded
+            args = _parse(argv)
+        return _main(args) if isinstance(args, argparse.Namespace) else args
     except KeyboardInterrupt:
         print("gdcore: interrupted", file=sys.stderr)
         return 130
 
 
-def _main(argv) -> int:
+@contextmanager
+def _deferred_interrupt():
+    """Ctrl-C inside is held back and raised as KeyboardInterrupt on leaving: a KeyboardInterrupt raised inside a
+    module's import can be swallowed by a library's import fallback (the run then goes on) or leave a module that
+    cannot be loaded again (a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list = []
+    previous = signal.signal(signal.SIGINT, lambda *_: held.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
+
+
+def _parse(argv):
+    """The parsed arguments, or an exit status where there is nothing to run (stdout closed)."""
     from . import __version__
 
     if sys.stdout is None:  # started with stdout closed: the result would be lost
@@ -272,13 +296,15 @@ def _main(argv) -> int:
     parser = _Parser(prog="gdcore", description="Benchmarks for GD, SGD and mini-batch SGD.")
     parser.add_argument("--version", action="version", version=f"gdcore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    from .errors import ConfigError
-
     add_run_parser(sub)
     add_report_parsers(sub)
     add_roofline_parser(sub)
     add_seeds_parser(sub)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _main(args) -> int:
+    from .errors import ConfigError
     from .progress import shown
 
     try:

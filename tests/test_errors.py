@@ -173,7 +173,7 @@ def test_broken_pipe_is_one_line():
     assert "Traceback" not in done.stderr and done.stderr.count("\n") <= 1
 
 
-@pytest.mark.parametrize("delay", [0.2, 0.6, 1.2])
+@pytest.mark.parametrize("delay", [0.2, 0.4, 0.6, 1.2])
 def test_ctrl_c_during_start_up_is_one_line(delay):
     """Ctrl-C while torch is still being imported: one line and exit 130, no traceback."""
     proc = subprocess.Popen([sys.executable, "-m", "gdcore", "run", "--workload", "toy-linear", "--epochs", "100000"],
