@@ -75,15 +75,16 @@ def value(row: Row, key: str):
     return number(row.stats.get(key) if key in STATS else row.info.get(key))
 
 
-def worse_by(row_base: Row, row_new: Row, key: str) -> float | None:
-    """How much worse NEW is than BASE, as a fraction (negative: better); inf when NEW lost a value BASE had (a
-    target no longer reached, a diverged loss), -inf when it gained a reached target; None when not comparable."""
-    a, b = value(row_base, key), value(row_new, key)
+def worse_by(base: "Side", new: "Side", key: str) -> float | None:
+    """How much worse NEW is than BASE (each the median over its runs), as a fraction (negative: better); inf when
+    NEW lost a value BASE had (a target no longer reached, a diverged loss), -inf when it gained a reached target;
+    None when not comparable."""
+    a, b = base.value(key), new.value(key)
     if a is None:
         return -math.inf if b is not None and key.endswith("_to_target") else None
     if b is None:
         return math.inf
-    higher_is_worse = not (key == "final_test_metric" and row_new.metric_name == "test_accuracy")
+    higher_is_worse = not (key == "final_test_metric" and new.rows[0].metric_name == "test_accuracy")
     change = (b - a) / abs(a) if a else (0.0 if b == a else math.copysign(math.inf, b - a))
     return change if higher_is_worse else -change
 
@@ -133,7 +134,7 @@ def shift(base: list[float], new: list[float], limit: float = 0.0) -> Shift | No
 
 
 class Side(NamedTuple):
-    """One case on one side: its row in each run of that side (the first run's row stands for the quality figures)."""
+    """One case on one side: its row in each run of that side."""
 
     rows: list
 
@@ -171,7 +172,7 @@ def unchecked(pairs: list[tuple], fail_on: dict[str, float]) -> dict[str, str]:
     for key in fail_on:
         if all(n.value(key) is None for _, _, n in pairs):
             side = "NEW"
-        elif all(b.value(key) is None for _, b, n in pairs):  # worse_by is None only where BASE has no value
+        elif all(b.value(key) is None for _, b, n in pairs):
             side = "BASE"
         else:
             continue
@@ -206,7 +207,7 @@ def compare(pairs: list[tuple], fail_on: dict[str, float], unchecked_keys=()) ->
     for name, rb, rn in pairs:
         cells = []
         for key in dict.fromkeys(SHOWN + tuple(fail_on)):
-            a, b, w = rb.value(key), rn.value(key), worse_by(rb.rows[0], rn.rows[0], key)
+            a, b, w = rb.value(key), rn.value(key), worse_by(rb, rn, key)
             if a is None and b is None:
                 continue
             timed = key in STATS and a is not None and b is not None  # a time in both: judged over the rounds
@@ -215,7 +216,6 @@ def compare(pairs: list[tuple], fail_on: dict[str, float], unchecked_keys=()) ->
                 base_rounds, new_rounds = rb.samples(key), rn.samples(key)
                 s = shift(base_rounds, new_rounds, fail_on.get(key, 0.0))
                 why = interval(s, len(base_rounds), len(new_rounds), runs=len(rb.rows) > 1)
-                w = b / a - 1 if a else w  # several runs: the change of the medians over the runs
             flag = ""
             if key in fail_on and key not in unchecked_keys and w is not None and w > fail_on[key]:
                 v = verdict(s) if timed else "regression"

@@ -27,6 +27,10 @@ class Rows:
     def gather(self) -> torch.Tensor:
         return self.data.index_select(0, self.index)
 
+    def __getitem__(self, rows: slice) -> "Rows":
+        """Some of the rows, still not gathered: Rows slice like the tensors they stand for."""
+        return Rows(self.data, self.index[rows])
+
     def __len__(self) -> int:
         return self.index.shape[0]
 

@@ -80,7 +80,7 @@ class RunSetup:
             raise ConfigError(f"invalid world_size {self.world}; allowed: at most the batch size "
                               f"({self.cfg.batch_size}): every rank needs a share of a batch")
         self.feed = FEEDS[cfg.feed].make(self.data, self.device, dt, cfg.seed, self.cfg.batch_size,
-                                         (self.rank, self.world), rows=self.spec.reads_rows(self.cfg.batch_size))
+                                         (self.rank, self.world), rows=self.spec.reads_rows(self.cfg.batch_size, self.device.type))
         self.model: torch.nn.Sequential | None = None
         self.setup_seconds: float | None = None
         self.strategy: str | None = None

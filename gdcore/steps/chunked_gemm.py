@@ -44,8 +44,6 @@ def chunked_gemm(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
         return (torch.index_select(x.data, 0, index, out=xb[:hi - lo]),
                 torch.index_select(y.data, 0, index, out=yb[:hi - lo]))
 
-    def part_of(x, lo: int, hi: int):
-        return Rows(x.data, x.index[lo:hi]) if isinstance(x, Rows) else x[lo:hi]
     cols = torch.arange(CHUNK)
     pool = ThreadPoolExecutor(parts, thread_name_prefix="gdcore-fused") if parts > 1 else None
 
@@ -77,8 +75,8 @@ def chunked_gemm(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
             rows(x, y, B, 0)
         else:
             share = -(-B // parts)
-            list(pool.map(lambda p: rows(part_of(x, p * share, (p + 1) * share),
-                                         part_of(y, p * share, (p + 1) * share), B, p), range(parts)))
+            list(pool.map(lambda p: rows(x[p * share:(p + 1) * share], y[p * share:(p + 1) * share], B, p),
+                          range(parts)))
             for gW, gb, _ in grads[1:]:
                 grads[0][0].add_(gW)
                 grads[0][1].add_(gb)
@@ -92,7 +90,7 @@ def chunked_gemm(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
             torch.set_num_threads(1)  # each of the `parts` threads runs one-thread BLAS on its rows
         try:
             for i in range(0, len(x), batch_size):
-                one_step(part_of(x, i, i + batch_size), part_of(y, i, i + batch_size))
+                one_step(x[i:i + batch_size], y[i:i + batch_size])
         finally:
             torch.set_num_threads(threads)
 

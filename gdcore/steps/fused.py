@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..feeds import Rows
 from ..losses import Loss
 from .numba_loop import KINDS, numba
 from .spec import StepSpec, frozen, linear_model
@@ -23,13 +22,7 @@ def fused(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
     if model[0].weight.is_cuda:
         from .cuda_graph import cuda_graph
 
-        replay = cuda_graph(model, loss, lr, batch_size)
-
-        def step(x, y):  # on the GPU a gather is cheap: the graph replays on contiguous batches
-            replay(*(t.gather() if isinstance(t, Rows) else t for t in (x, y)))
-
-        step.strategy = getattr(replay, "strategy", None)
-        return step
+        return cuda_graph(model, loss, lr, batch_size)
     if batch_size >= GEMM_BATCH:
         from .chunked_gemm import chunked_gemm
 
@@ -48,7 +41,8 @@ def supports(workload, device: str, batch_size, dtype: str) -> str | None:
     return None
 
 
-# Batch 1 streams its rows one step at a time: there the feed's bulk gather (both cores, into buffers made once)
-# beats reading each row through the permutation (measured 0.077 against 0.092 s per MNIST epoch).
+# The CPU strategies read rows through the permutation from batch 2. Batch 1 streams its rows one step at a time:
+# there the feed's bulk gather (both cores, into buffers made once) beats it (measured 0.077 against 0.092 s per
+# MNIST epoch). The CUDA graph replays on contiguous batches, which the feed's gather on the GPU gives it.
 SPEC = StepSpec("fused", fused, "linear models: many steps per call (numba loop, chunked GEMM, or a CUDA graph)",
-                consumes="block", supports=supports, reads_rows=lambda batch_size: batch_size > 1)
+                consumes="block", supports=supports, reads_rows=lambda batch_size, device: device == "cpu" and batch_size > 1)

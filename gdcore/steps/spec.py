@@ -35,9 +35,9 @@ class StepSpec:
     # "batch": one call is one step on one batch; "block": one call runs every step on the consecutive batches
     # between two evaluations (the loop hands it those samples at once)
     consumes: str = "batch"
-    # batch size -> True when at that size it takes gdcore.feeds.Rows (rows read through the epoch's permutation,
+    # (batch size, device) -> True when there it takes gdcore.feeds.Rows (rows read through the epoch's permutation,
     # never gathered) as well as tensors
-    reads_rows: Callable[[int], bool] = lambda batch_size: False
+    reads_rows: Callable[[int, str], bool] = lambda batch_size, device: False
     # (workload, device, batch size, dtype) -> None when supported, else the reason it is not
     supports: Callable[["Workload", str, int | str, str], str | None] = everything
     family: str = "gdcore"  # "gdcore": the engine's steps; "reference": a yardstick beside them (the C loop)
