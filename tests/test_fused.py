@@ -4,6 +4,8 @@ import torch
 
 from gdcore import ConfigError, RunConfig, RunSetup
 from gdcore.roofline import epoch_cost, limit_seconds, measure
+from gdcore.steps import chunked_gemm, fused
+from gdcore.steps.fused import strategy
 
 
 def params_after(cfg: RunConfig, epochs: int = 1):
@@ -18,7 +20,7 @@ CASES = [("toy-linear", None, 1, 0.01), ("toy-linear", None, "full", 0.01), ("ai
          ("airfoil-linreg", None, 10, 0.05), ("airfoil-linreg", None, 64, 0.2), ("airfoil-linreg", None, 512, 0.5),
          ("airfoil-linreg", None, "full", 1.0),
          ("mnist-logreg", 3000, 1, 0.01), ("mnist-logreg", 3000, 7, 0.05), ("mnist-logreg", 3000, 64, 0.1),
-         ("mnist-logreg", 3000, 300, 0.5), ("mnist-logreg", 3000, "full", 1.0)]
+         ("mnist-logreg", 3000, 300, 0.5), ("mnist-logreg", 3000, 1100, 0.5), ("mnist-logreg", 3000, "full", 1.0)]
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
@@ -31,18 +33,42 @@ def test_fused_matches_closed_form_after_an_epoch(workload, subset, bs, lr, dtyp
     ref, _ = params_after(cfg, epochs=2)
     got, tr = params_after(cfg.replace(step="fused"), epochs=2)
     assert len(tr._one_epoch) == 1  # the fused step ran each epoch in one call
+    lin = tr.model[0]
+    assert tr.strategy.startswith(strategy(tr.cfg.batch_size, lin.in_features, lin.out_features, tr.threads))
     for g, r in zip(got, ref):
         torch.testing.assert_close(g, r, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("workload,bs", [("mnist-logreg", "full"), ("mnist-logreg", 1100), ("airfoil-linreg", "full")])
-@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
-def test_fused_rows_split_across_threads_match_closed_form(workload, bs, dtype, tol, data_root, monkeypatch):
-    """Large batches split their rows across threads (one-thread BLAS each); the sum is the same gradient."""
-    from gdcore.steps import chunked_gemm
+def test_strategy_by_batch_inputs_outputs_and_threads():
+    assert strategy(8, 784, 10, 2) == "numba-loop"  # 63 thousand multiply-adds a step: too few to split
+    assert strategy(128, 784, 10, 2) == "numba-parallel"  # one million
+    assert strategy(128, 784, 10, 1) == "numba-loop"
+    assert strategy(512, 5, 1, 2) == "numba-loop"  # airfoil: tiny steps at any batch size
+    assert strategy(60000, 784, 10, 2) == "chunked-gemm"
+    assert strategy(8, 784, 10, 2, has_numba=False) == "chunked-gemm"
 
-    monkeypatch.setattr(chunked_gemm, "SPLIT_ROWS", 512)
-    monkeypatch.setattr(chunked_gemm, "CHUNK", 256)  # several chunks per thread's share
+
+# Every CPU strategy, forced on small data by lowering its thresholds: (strategy, PARALLEL_WORK, GEMM_BATCH,
+# SPLIT_ROWS, CHUNK). Small chunks give several chunks per thread's share.
+FORCED = [("numba-loop", 10**12, 10**9, 10**9, 1024), ("numba-parallel-2-threads", 1, 10**9, 10**9, 1024),
+          ("chunked-gemm", 1, 1, 10**9, 256), ("chunked-gemm-2-threads", 1, 1, 256, 256)]
+
+
+@pytest.mark.parametrize("way,work,gemm,split,chunk", FORCED, ids=[f[0] for f in FORCED])
+@pytest.mark.parametrize("workload,bs", [("mnist-logreg", "full"), ("mnist-logreg", 1100), ("mnist-logreg", 301),
+                                         ("airfoil-linreg", "full")])
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
+def test_every_cpu_strategy_matches_closed_form(way, work, gemm, split, chunk, workload, bs, dtype, tol, data_root,
+                                                monkeypatch):
+    """The one-thread loop, the loop split across threads, and BLAS products by chunks (on one thread's share of the
+    rows or on several) all follow closed-form; batch 301 leaves a row outside the loops' blocks of four."""
+    from gdcore.steps.numba_loop import numba
+
+    if numba is None or numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs numba and 2 threads")
+    for mod, name, value in ((fused, "PARALLEL_WORK", work), (fused, "GEMM_BATCH", gemm),
+                             (chunked_gemm, "SPLIT_ROWS", split), (chunked_gemm, "CHUNK", chunk)):
+        monkeypatch.setattr(mod, name, value)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -50,7 +76,7 @@ def test_fused_rows_split_across_threads_match_closed_form(workload, bs, dtype, 
                         lr=0.5, dtype=dtype, device="cpu", step="closed-form", eval_every=10**9)
         ref, _ = params_after(cfg, epochs=2)
         got, tr = params_after(cfg.replace(step="fused"), epochs=2)
-        assert tr.strategy == "chunked-gemm-2-threads"
+        assert tr.strategy == way
         assert torch.get_num_threads() == 2  # the step gave the threads back
     finally:
         torch.set_num_threads(threads)
@@ -103,7 +129,7 @@ def test_measure_reports_positive_peaks():
     assert m["gflops"] > 1 and m["gbps"] > 0.5 and m["threads"] >= 1
 
 
-@pytest.mark.parametrize("bs", [8, 300])
+@pytest.mark.parametrize("bs", [8, 300, 1100])
 def test_fused_reads_rows_in_place_or_takes_tensors_with_the_same_result(bs, data_root):
     """The preloaded feed hands fused Rows (read through the permutation, never gathered); the DataLoader hands it
     tensors. Both follow closed-form on the gathered batches."""

@@ -1,4 +1,4 @@
-"""The `fused` step's CPU strategy for batches below GEMM_BATCH: one compiled numba loop runs every step of a block
+"""The `fused` step's CPU strategy for small steps: one compiled numba loop runs every step of a block
 (a whole epoch in the benchmarks) on one thread, since each step needs the last. Batch 1 updates the weights in place;
 larger batches take their rows four at a time, so each weight row loaded serves four samples (measured 1.5x faster
 at batch 8 than one row at a time, and faster than splitting a batch of 64 or 128 across threads), and apply each
@@ -125,18 +125,20 @@ def _linear_sgd(X, order, labels, T, W, b, has_bias, lr, bs, kind):
 _compiled: dict = {}
 
 
-def compiled():
-    """The numba kernel, compiled on first use (and cached on disk)."""
+def compiled(fn=None, parallel: bool = False):
+    """A numba kernel (the one-thread loop unless `fn` is given), compiled on first use and cached on disk."""
     if numba is None:
         raise ConfigError("step 'fused' on the CPU needs numba (pip install numba); allowed without it: autograd, "
                           "optim, closed-form")
-    if "loop" not in _compiled:
-        _compiled["loop"] = numba.njit(fastmath=True, cache=True, nogil=True)(_linear_sgd)
-    return _compiled["loop"]
+    fn = fn or _linear_sgd
+    if fn not in _compiled:
+        _compiled[fn] = numba.njit(fastmath=True, cache=True, nogil=True, parallel=parallel)(fn)
+    return _compiled[fn]
 
 
-def numba_loop(model: nn.Sequential, loss: Loss, lr: float, batch_size: int):
-    lin, kind, kernel = model[0], KINDS[loss.name], compiled()
+def numba_loop(model: nn.Sequential, loss: Loss, lr: float, batch_size: int, kernel=None):
+    """The step around a kernel with _linear_sgd's arguments (by default _linear_sgd itself, compiled)."""
+    lin, kind, kernel = model[0], KINDS[loss.name], kernel or compiled()
     W = lin.weight.detach().numpy()  # views: the kernel updates the model's own storage
     b = lin.bias.detach().numpy() if lin.bias is not None else np.zeros(W.shape[0], W.dtype)
     dummy_labels, dummy_targets = np.zeros(1, np.int64), np.zeros((1, W.shape[0]), W.dtype)
