@@ -1,8 +1,8 @@
 """The `fused` step's CPU strategy for small steps: one compiled numba loop runs every step of a block
 (a whole epoch in the benchmarks) on one thread, since each step needs the last. Batch 1 updates the weights in place;
 larger batches take their rows four at a time, so each weight row loaded serves four samples (measured 1.5x faster
-at batch 8 than one row at a time, and faster than splitting a batch of 64 or 128 across threads), and apply each
-step straight to the weights (no gradient buffer to clear and add back)."""
+at batch 8 than one row at a time), and apply each step straight to the weights (no gradient buffer to clear and add
+back). numba_parallel.py splits the steps of this loop across threads where they are large enough."""
 from __future__ import annotations
 
 import math
