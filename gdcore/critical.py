@@ -22,7 +22,8 @@ from torch import nn
 
 def fit_steps(batch_sizes: Sequence[float], steps: Sequence[float]) -> tuple[float, float]:
     """(S_min, B_crit) of S = S_min + S_min B_crit / B, by least squares in 1/B, each point weighted by 1/S (so that
-    relative, not absolute, errors count: steps span decades)."""
+    relative, not absolute, errors count: steps span decades). B_crit is at least 0: where steps do not fall as the
+    batch grows, the best fit with B_crit = 0 (every batch size measured is beyond the critical one)."""
     if len(batch_sizes) < 2:
         raise ValueError(f"fitting needs steps at 2 or more batch sizes, got {len(batch_sizes)}")
     u = torch.tensor([1.0 / b for b in batch_sizes], dtype=torch.float64)
@@ -31,6 +32,8 @@ def fit_steps(batch_sizes: Sequence[float], steps: Sequence[float]) -> tuple[flo
     A = torch.stack([torch.ones_like(u), u], 1) * w[:, None]
     coef = torch.linalg.lstsq(A, (s * w)[:, None]).solution.flatten()
     s_min, c = float(coef[0]), float(coef[1])
+    if c < 0:  # steps grow with the batch size (noise): a negative B_crit means nothing; S = S_min fits best
+        return float((w.sum() / (w * w).sum()).item()), 0.0
     if s_min <= 1e-9 * float(s.max()):  # steps do not level off within the batch sizes measured: B_crit is beyond them
         return float("nan"), float("inf")
     return s_min, c / s_min

@@ -30,6 +30,15 @@ def test_fit_says_when_steps_never_level_off():
     assert fit_steps([1, 2, 4], [400, 200, 100])[1] == math.inf  # perfect scaling throughout: B_crit beyond range
 
 
+def test_fit_never_gives_a_negative_critical_batch():
+    """Steps that grow with the batch size (seed noise) give B_crit 0 and S_min between the steps measured; a
+    5-seed bootstrap of such noise once gave an interval from -8.6."""
+    s_min, b_crit = fit_steps([64, 512, 1500], [7.0, 8.0, 8.0])
+    assert b_crit == 0.0 and 7.0 < s_min < 8.0
+    est, lo, hi = bootstrap({64: [7, 22, 38, 9, 30], 512: [7, 8, 8, 8, 7], 1500: [8, 8, 8, 8, 8]}, draws=300)
+    assert lo >= 0.0 and est >= lo
+
+
 @pytest.mark.parametrize("name", ["mnist-logreg", "airfoil-linreg", "synth-regression", "random-mlp"])
 def test_simple_noise_scale_equals_brute_force(name):
     w = WORKLOADS[name]
