@@ -18,6 +18,8 @@ def test_samples_to_target(benchmark, case, gd, workload, device, feed, step, ba
                                warmup_rounds=0, iterations=1)
     rec = seeds_record(found["records"], case, gd, lr_search=found["lr_search"], best_lr=found["best_lr"] is not None)
     if found["best_lr"] is not None:
-        rec["noise_scale"] = noise_along(cfg.replace(lr=found["best_lr"], seed=rec["seed"]))
+        # at the median seed's evaluations (first_eval: gdcore.tune.run_resolved evaluated it from the first step)
+        rec["noise_scale"] = noise_along(cfg.replace(lr=found["best_lr"], seed=rec["seed"],
+                                                     first_eval=rec["config"].get("first_eval")))
     benchmark.extra_info.update(rec)
     assert all(t["samples_seen"] > 0 for t in found["lr_search"]["trials"])

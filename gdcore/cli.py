@@ -99,6 +99,9 @@ def add_run_parser(sub) -> None:
     p.add_argument("--resolution", type=_number(float, "resolution", "a fraction from 0.001 to 0.5"), default=None,
                    help="also evaluate the metric on a geometric schedule, so that samples to target is resolved to "
                         "within this fraction (0.1: 10 %%) or one step (default: only every --eval-every)")
+    p.add_argument("--first-eval", type=_number(int, "first-eval", "an integer number of samples above 0"),
+                   default=None, help="samples at the first evaluation, for a target reached early (1: after the "
+                                      "first step; default: --resolution x the workload's eval_every, or --eval-every)")
     p.add_argument("--threads", type=_THREADS, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--dtype", default=d.dtype, help=f"one of: {', '.join(DTYPES)} (default: %(default)s)")
     p.add_argument("--world-size", type=_number(int, "world size", "an integer above 0"), default=d.world_size,
@@ -119,7 +122,7 @@ def cmd_run(args) -> int:
         workload=args.workload, batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, samples=args.samples,
         target=args.target, stop_at_target=args.stop_at_target, feed=args.feed, step=args.step, device=args.device,
         seed=args.seed, data_dir=args.data_dir, download=not args.no_download, eval_every=args.eval_every,
-        resolution=args.resolution,
+        resolution=args.resolution, first_eval=args.first_eval,
         threads=args.threads, dtype=args.dtype, world_size=args.world_size, allreduce=not args.no_allreduce,
     )
 

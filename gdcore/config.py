@@ -40,6 +40,9 @@ class RunConfig:
     # also evaluate the metric on a geometric schedule, from resolution x the workload's default eval_every samples
     # on, so that samples to target is resolved to within this fraction (or one step); None: every eval_every only
     resolution: float | None = None
+    # the sample count of the first evaluation; None: resolution x the workload's default eval_every (or eval_every
+    # without a resolution). 1 evaluates after the first step: for a target reached before the default first one
+    first_eval: int | None = None
     stop_at_target: bool = False  # end the run at the first evaluation that reaches the target
     dtype: str = "float32"  # "float64" for exact comparisons in tests
     init: str | None = None  # "default", "zeros", "normal:STD", "const:V", "xavier", "he"; None: the workload's
@@ -103,6 +106,7 @@ def check(cfg: RunConfig) -> None:
     _positive_int("eval_every", cfg.eval_every, MAX_SAMPLES)
     if cfg.resolution is not None and not (_is_real(cfg.resolution) and 0.001 <= cfg.resolution <= 0.5):
         raise _bad("resolution", cfg.resolution, "a fraction from 0.001 to 0.5 (0.1: within 10 %), or None")
+    _positive_int("first_eval", cfg.first_eval, MAX_SAMPLES)
     _positive_int("threads", cfg.threads, MAX_THREADS)
     _positive_int("subset", cfg.subset, MAX_SAMPLES)
     if not _is_int(cfg.seed) or not 0 <= cfg.seed <= MAX_SEED:

@@ -67,6 +67,18 @@ def trial(record: dict) -> dict:
     return {k: record[k] for k in TRIAL_FIELDS}
 
 
+def run_resolved(cfg: RunConfig) -> dict:
+    """run(cfg), and when its samples to target is not resolved (it was reached at the fine schedule's first
+    evaluation, so the one before it is the start), run again with the schedule starting after the first step.
+    The run is deterministic: the second one follows the same trajectory, only evaluated more often early on."""
+    r = run(cfg)
+    hit, lower = r["samples_to_target"], r["samples_to_target_lower"]
+    if (cfg.resolution is not None and cfg.first_eval is None and hit is not None
+            and lower < (1 - cfg.resolution) * hit and r["steps_to_target"] - r["steps_to_target_lower"] > 1):
+        r = run(cfg.replace(first_eval=1))
+    return r
+
+
 def search(cfg: RunConfig, plan: Search, on_trial: Callable[[dict], None] | None = None) -> dict:
     """Tunes cfg's lr over plan.seeds. Returns {"best_lr", "records": the best lr's records (one per seed),
     "lr_search": {"factor", "grid", "capped", "bracketed", "why", "trials"}}."""
@@ -78,7 +90,7 @@ def search(cfg: RunConfig, plan: Search, on_trial: Callable[[dict], None] | None
         lr = todo.pop(0)
         records[lr] = []
         for seed in plan.seeds:
-            r = run(cfg.replace(lr=lr, seed=seed))
+            r = run_resolved(cfg.replace(lr=lr, seed=seed))
             records[lr].append(r)
             trials.append(trial(r))
             if on_trial:

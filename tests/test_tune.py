@@ -48,6 +48,25 @@ def test_the_record_brackets_the_target(data_root):
     assert before["test_metric"] < 0.8 <= r["curve"][-1]["test_metric"] and r["curve"][-1]["train_loss"] is not None
 
 
+def test_a_target_reached_at_the_first_evaluation_is_resolved_by_a_rerun_from_the_first_step(data_root):
+    """The fine schedule starts at 0.1 x eval_every (600 samples here); a target reached by then is unresolved
+    (the evaluation before it is the start), so run_resolved evaluates the same trajectory from the first step."""
+    cfg = RunConfig(workload="mnist-logreg", subset=3000, batch_size=8, samples=6000, step="fused", resolution=0.1,
+                    device="cpu", lr=0.1, target=0.6, stop_at_target=True, data_dir=str(data_root), download=False)
+    coarse = run(cfg)
+    assert coarse["samples_to_target_lower"] == 0 and coarse["samples_to_target"] == 600  # the case being fixed
+    fine = tune.run_resolved(cfg)
+    hit, lower = fine["samples_to_target"], fine["samples_to_target_lower"]
+    assert fine["config"]["first_eval"] == 1 and hit < 600
+    assert lower >= 0.9 * hit or fine["steps_to_target"] - fine["steps_to_target_lower"] == 1
+    assert resolved(fine["curve"]) == []
+    # the same trajectory: where both evaluated, the metric is the same
+    other = run(cfg.replace(first_eval=1, stop_at_target=False, samples=600))
+    assert other["curve"][-1]["test_metric"] == coarse["curve"][-1]["test_metric"]
+    assert [p["test_metric"] for p in other["curve"][:len(fine["curve"])]] == [p["test_metric"] for p in fine["curve"]]
+    assert tune.run_resolved(cfg.replace(target=0.8))["config"]["first_eval"] is None  # resolved: no rerun
+
+
 # --- the bracket rule, on made-up runs: samples to target = SCALE * (log(lr / best))^2 + BASE, diverging above MAX
 
 def fake(best: float, diverge: float = math.inf, window: tuple = (0, math.inf), seed_noise: dict | None = None):
