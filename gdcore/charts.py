@@ -15,7 +15,7 @@ import statistics  # noqa: E402
 
 from .results import number  # noqa: E402
 from .steps import STEPS  # noqa: E402
-from .summary import best_runs, limit, per_seed  # noqa: E402
+from .summary import best_runs, interval_text, limit, per_seed  # noqa: E402
 
 Table = tuple[list[str], list[list]]
 DPI = 100
@@ -272,16 +272,16 @@ def critical_batch(rows, path: Path) -> Table | None:
         if w["b_simple"]:
             bs_ = w["b_simple"]
             ax.plot([s_min * (bs_ + bc)], [s_min * (1 + bc / bs_)], "bD", ms=8, label="B_simple (gradient noise)")
-        lo, hi = c["interval"] or (None, None)
-        interval = f" [{lo:.3g}, {hi:.3g}]" if lo and hi else ""
-        ax.set(title=f"{w['workload']} ({w['device']}): B_crit {bc:.3g}{interval}, B_simple "
+        interval = interval_text(c)
+        shown = f" [{interval}]" if interval else ""
+        ax.set(title=f"{w['workload']} ({w['device']}): B_crit {bc:.3g}{shown}, B_simple "
                      f"{w['b_simple'] or float('nan'):.3g}", ylabel="steps to target S")
         log_axes(ax, "samples to target E")
         xs = [p[0] for p in pts]
         ax.set_xlim(min(xs) / 3, max(xs) * 3)
         ys = [p[1] for p in pts]
         ax.set_ylim(max(min(ys) / 3, 0.5), max(ys) * 3)
-        table.append([w["workload"], w["device"], bc, interval.strip(" []") or "one seed", s_min, w["b_simple"],
+        table.append([w["workload"], w["device"], bc, interval or "one seed", s_min, w["b_simple"],
                       (w["agreement"] or {}).get("ratio")])
     fig.suptitle("Critical batch size: steps-samples trade-off, gradient noise")
     finish(fig, axes, rows, path, ncol=2)

@@ -158,6 +158,15 @@ def speed_md(rows) -> list[str]:
     return out
 
 
+def interval_text(c: dict) -> str | None:
+    """B_crit's interval over seeds as "lo to hi" (a bound of 0 included: B_crit is at least 0), "open-ended" where
+    a bound is infinite, None with one seed (no interval)."""
+    if c["interval"] is None:
+        return None
+    lo, hi = c["interval"]
+    return "open-ended" if lo is None or hi is None else f"{lo:.3g} to {hi:.3g}"
+
+
 def quality_md(summary: dict) -> list[str]:
     """Samples and steps to target per batch size (median [range] over seeds) and the critical batch size."""
     out = []
@@ -177,9 +186,8 @@ def quality_md(summary: dict) -> list[str]:
         elif c["b_crit"] is None:
             crit = "Critical batch size: beyond the largest batch size measured (steps never level off)."
         else:
-            lo, hi = c["interval"] or (None, None)
-            iv = f" ({int(100 * c['level'])} % interval {lo:.3g} to {hi:.3g} over seeds)" if lo and hi else \
-                " (one seed: no interval)" if not c["interval"] else " (interval open-ended)"
+            iv = interval_text(c)
+            iv = " (one seed: no interval)" if iv is None else f" ({int(100 * c['level'])} % interval {iv} over seeds)"
             crit = f"Critical batch size B_crit ≈ {c['b_crit']:.3g}{iv}, from batch sizes {c['batch_sizes']}."
         if w["b_simple"]:
             crit += f" Gradient noise scale B_simple ≈ {w['b_simple']:.3g}"

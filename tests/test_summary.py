@@ -60,3 +60,28 @@ def test_a_figure_resolved_coarser_than_10_percent_is_flagged(tmp_path):
     assert main(["report", str(tmp_path / "run.json"), "--out", str(tmp_path / "o")]) == 0
     (w,) = json.loads((tmp_path / "o" / "summary.json").read_text())["workloads"]
     assert w["batch_sizes"][0]["resolved"] is False and w["critical_batch"] is None
+
+
+def test_an_interval_from_zero_is_shown_as_an_interval(tmp_path):
+    """B_crit is at least 0, so a bootstrap interval can start at 0: it is still an interval (not "one seed" or
+    "open-ended"), in report.md and in the chart's table."""
+    from gdcore.summary import interval_text
+
+    assert interval_text({"interval": [0.0, 2.86]}) == "0 to 2.86"
+    assert interval_text({"interval": [3.0, None]}) == "open-ended" and interval_text({"interval": None}) is None
+    rng = random.Random(1)
+    flat = []
+    for bs in (1, 8, 64, 512):  # one step at every batch from 8 (synth-binary in the full profile): B_crit about 1
+        b = tuned(bs, rng)
+        o = b["extra_info"]["over_seeds"]
+        o["steps_to_target"] = [2, 1, 3] if bs == 1 else [1, 1, 1]
+        o["samples_to_target"] = [s * bs for s in o["steps_to_target"]]
+        o["samples_to_target_lower"] = [s - 1 for s in o["samples_to_target"]]
+        flat.append(b)
+    doc = {"machine_info": {"cpu": {"brand_raw": "Fake CPU"}}, "version": "5.2.3", "benchmarks": flat}
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    assert main(["report", str(tmp_path / "run.json"), "--out", str(tmp_path / "o")]) == 0
+    (w,) = json.loads((tmp_path / "o" / "summary.json").read_text())["workloads"]
+    assert w["critical_batch"]["interval"][0] == 0.0
+    md = (tmp_path / "o" / "report.md").read_text()
+    assert "% interval 0 to " in md and "one seed: no interval" not in md and "open-ended" not in md
