@@ -13,6 +13,12 @@ from .errors import ConfigError
 SCHEMA_VERSION = 2  # 1: the unversioned records before it (fields `impl` and `path`, a full `config` copy)
 
 
+def resolved_to(hit: int, lower: int, batch_size: int, resolution: float) -> bool:
+    """Whether samples to target `hit` is resolved to within `resolution`: the evaluation before it, at `lower`
+    samples, saw at least (1 - resolution) x as many samples, or one step fewer."""
+    return lower >= (1 - resolution) * hit or hit - lower <= batch_size
+
+
 @dataclass
 class Record:
     """One run: the resolved configuration, the environment that ran it, and its outcome. Times count

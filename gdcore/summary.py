@@ -8,6 +8,7 @@ import math
 import statistics
 
 from .critical import bootstrap, fit_steps
+from .record import resolved_to
 from .results import number
 from .tables import md_table
 
@@ -53,7 +54,7 @@ def resolved(r, seeds: dict) -> bool | None:
     hits = [(s, lo) for s, lo in zip(seeds["samples_to_target"], seeds["samples_to_target_lower"]) if s]
     if not hits or all(lo is None for _, lo in hits):  # nothing reached, or a file from before the bracket
         return None
-    return all(lo is not None and (lo >= (1 - RESOLUTION) * s or s - lo <= r.batch_size) for s, lo in hits)
+    return all(lo is not None and resolved_to(s, lo, r.batch_size, RESOLUTION) for s, lo in hits)
 
 
 def critical(sizes: list[dict], steps: dict) -> dict | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .config import RunConfig
+from .record import resolved_to
 from .train import run
 from .workloads import WORKLOADS
 
@@ -74,7 +75,7 @@ def run_resolved(cfg: RunConfig) -> dict:
     r = run(cfg)
     hit, lower = r["samples_to_target"], r["samples_to_target_lower"]
     if (cfg.resolution is not None and cfg.first_eval is None and hit is not None
-            and lower < (1 - cfg.resolution) * hit and r["steps_to_target"] - r["steps_to_target_lower"] > 1):
+            and not resolved_to(hit, lower, r["batch_size"], cfg.resolution)):
         r = run(cfg.replace(first_eval=1))
     return r
 

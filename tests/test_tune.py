@@ -48,6 +48,14 @@ def test_the_record_brackets_the_target(data_root):
     assert before["test_metric"] < 0.8 <= r["curve"][-1]["test_metric"] and r["curve"][-1]["train_loss"] is not None
 
 
+def test_the_resolution_rule():
+    from gdcore.record import resolved_to
+
+    assert resolved_to(1000, 900, 1, 0.1) and not resolved_to(1000, 899, 1, 0.1)  # 90 % of the samples
+    assert resolved_to(112, 104, 8, 0.1) and not resolved_to(600, 0, 8, 0.1)  # or one step (of 8 samples) fewer
+    assert resolved_to(64, 32, 32, 0.1) and not resolved_to(64, 31, 32, 0.1)
+
+
 def test_a_target_reached_at_the_first_evaluation_is_resolved_by_a_rerun_from_the_first_step(data_root):
     """The fine schedule starts at 0.1 x eval_every (600 samples here); a target reached by then is unresolved
     (the evaluation before it is the start), so run_resolved evaluates the same trajectory from the first step."""
