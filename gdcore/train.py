@@ -106,10 +106,10 @@ class RunSetup:
 
     def start(self) -> Progress:
         """The progress of a run before its first step: evaluations planned from the config's schedule."""
-        every, r = self.cfg.eval_every, self.cfg.resolution
-        first = every if r is None else min(every, max(1, round(r * self.workload.eval_every)))
-        first = first if self.cfg.first_eval is None else min(every, self.cfg.first_eval)
-        return Progress(next_eval=first, next_full=every)
+        every, r, first = self.cfg.eval_every, self.cfg.resolution, self.cfg.first_eval
+        if first is None:
+            first = every if r is None else max(1, round(r * self.workload.eval_every))
+        return Progress(next_eval=min(every, first), next_full=every)
 
     def next_eval(self, at: int, p: Progress) -> float:
         """The sample count of the evaluation after one at `at`: the next full one, or sooner on the fine schedule,
